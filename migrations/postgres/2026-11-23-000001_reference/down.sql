@@ -1,0 +1,2 @@
+DROP TABLE agencies;
+DROP TABLE areas;

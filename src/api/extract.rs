@@ -1,0 +1,229 @@
+//! Extractors whose failures look like every other error of the API (problem+json with a
+//! `code`), and never echo what the client sent (it may be personal data).
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Actor, AuthError};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// Request bodies above this are refused with 413 (API.md §3).
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Why authentication failed, kept on the request for the audit log.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthFailure(pub AuthError);
+
+fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("application state is not registered".to_owned()))
+}
+
+impl FromRequest for Actor {
+    type Error = ApiError;
+    type Future = Ready<Result<Actor, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = match state_of(req) {
+            Ok(state) => state,
+            Err(error) => return ready(Err(error)),
+        };
+        let header = req
+            .headers()
+            .get(AUTHORIZATION)
+            .map(|value| value.to_str().unwrap_or(""));
+        let result = state
+            .auth
+            .authenticate_header(header, state.clock.now())
+            .map_err(|reason| {
+                tracing::debug!(%reason, "token refused");
+                req.extensions_mut().insert(AuthFailure(reason));
+                ApiError::Unauthenticated("token refused")
+            });
+        ready(result)
+    }
+}
+
+/// A JSON body: `application/json` (415 otherwise), at most 256 KiB (413), syntactically JSON
+/// (400), and of the expected shape (422 naming the field).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|length| length > BODY_LIMIT) {
+            return Box::pin(ready(Err(ApiError::PayloadTooLarge)));
+        }
+        if !is_json(req) {
+            return Box::pin(ready(Err(ApiError::UnsupportedMediaType(
+                "send the body as application/json".to_owned(),
+            ))));
+        }
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::BadRequest("the request body could not be read".to_owned())
+                })?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Parses a body, telling a syntax error (400) from a shape error (422 with the field path).
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Validation(vec![shape_error(&path, &inner)])
+            }
+            _ => ApiError::BadRequest(format!(
+                "the body is not valid JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            )),
+        }
+    })?;
+    deserializer.end().map_err(|_| {
+        ApiError::BadRequest("the body has trailing characters after the JSON value".to_owned())
+    })?;
+    Ok(value)
+}
+
+/// A field error from serde's message, keeping only what the schema says (the part after
+/// "expected"), never the value that was sent.
+fn shape_error(path: &str, error: &serde_json::Error) -> FieldError {
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or("");
+    let path = if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    };
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        let field = if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        return FieldError::new(field, "is required");
+    }
+    let expected = text.split_once(", expected ").map(|(_, e)| e.to_owned());
+    let field = if path.is_empty() {
+        "body".to_owned()
+    } else {
+        path
+    };
+    let message = match expected {
+        Some(expected) => format!("has the wrong type or value; expected {expected}"),
+        None => "has the wrong type or value".to_owned(),
+    };
+    FieldError::new(field, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        personal_number: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        youth: Inner,
+        count: u32,
+    }
+
+    fn fields(result: Result<Outer, ApiError>) -> Vec<FieldError> {
+        match result {
+            Err(ApiError::Validation(errors)) => errors,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"youth\": "),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Outer>(b"{text: 'x'}"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Outer>(b"{\"youth\":{\"personal_number\":\"1\"},\"count\":1} x"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field_but_never_the_value() {
+        let errors = fields(parse_json(
+            b"{\"youth\":{\"personal_number\":200811122381},\"count\":1}",
+        ));
+        assert_eq!(errors[0].field, "youth.personal_number");
+        assert!(
+            !errors[0].message.contains("200811122381"),
+            "{}",
+            errors[0].message
+        );
+        let errors = fields(parse_json(b"{\"youth\":{}, \"count\": 1}"));
+        assert_eq!(errors[0].field, "youth.personal_number");
+        let errors = fields(parse_json(b"{\"youth\":{\"personal_number\":\"1\"}}"));
+        assert_eq!(errors[0].field, "count");
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP API under `/api/v1`, one module per resource.
+
+pub mod extract;
+pub mod ops;
+pub mod reference;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every `/api/v1` handler. The same function feeds the running app and the OpenAPI
+/// document, so a handler cannot be served without being documented.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(reference::list_areas)
+        .service(reference::list_agencies)
+        .service(reference::create_agency);
+}

@@ -1,0 +1,59 @@
+//! Operational endpoints (API.md §1): no token, never audited.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// 200 while the process is up.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// 200 when the database answers and the policy set is loaded (it always is once serving:
+/// a policy set that does not load stops the start), else 503.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let state = state.get_ref().clone();
+    let database = web::block(move || {
+        let mut conn = state.pool.get_timeout(Duration::from_secs(2))?;
+        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
+        Ok::<_, ApiError>(())
+    })
+    .await
+    .map_err(ApiError::from)
+    .and_then(|r| r);
+    match database {
+        Ok(()) => Ok(HttpResponse::Ok()
+            .json(json!({"status": "ready", "database": "ok", "policies": "loaded"}))),
+        Err(_) => Err(ApiError::Unavailable),
+    }
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+/// `/docs` → `/docs/` (the reference page lives under the folder).
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Unknown routes: 405 with `Allow` when the path exists with other methods, else 404.
+pub async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = crate::app::allowed_methods(req.path());
+    Err(if allowed.is_empty() {
+        ApiError::NotFound("there is no such resource".to_owned())
+    } else {
+        ApiError::MethodNotAllowed(allowed)
+    })
+}

@@ -1,0 +1,169 @@
+//! The actix application: used by `serve` and by the tests, so both run the same stack.
+
+use std::sync::OnceLock;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{self, DefaultHeaders};
+use actix_web::{web, App};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, ops};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::state::AppState;
+use crate::telemetry;
+
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sig-register",
+        description = "Consent-gated case register for social intervention groups (sociala insatsgrupper, the Örebro model). Every /api/v1 endpoint except openapi.json needs a bearer JWT.",
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "reference", description = "Partnership areas and the agency registry"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document, generated once from the same handler registration the app uses.
+pub fn openapi_document() -> &'static OpenApiDocument {
+    static DOCUMENT: OnceLock<OpenApiDocument> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (_, mut document) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .service(utoipa_actix_web::scope("/api/v1").configure(api::configure))
+            .split_for_parts();
+        document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        document
+    })
+}
+
+/// Every route the service answers, with its methods (for 405 and `Allow`).
+fn route_table() -> &'static [(ResourceDef, Vec<Method>)] {
+    static TABLE: OnceLock<Vec<(ResourceDef, Vec<Method>)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table: Vec<(ResourceDef, Vec<Method>)> = [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            OPENAPI_PATH,
+            "/docs",
+            "/docs/{_:.*}",
+        ]
+        .into_iter()
+        .map(|path| (ResourceDef::new(path), vec![Method::GET]))
+        .collect();
+        for (path, item) in &openapi_document().paths.paths {
+            let methods = [
+                (Method::GET, item.get.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(method, present)| present.then_some(method))
+            .collect();
+            table.push((ResourceDef::new(path.as_str()), methods));
+        }
+        table
+    })
+}
+
+/// The methods a path is served with; empty when no route has that path.
+pub fn allowed_methods(path: &str) -> Vec<Method> {
+    let mut methods: Vec<Method> = route_table()
+        .iter()
+        .filter(|(definition, _)| definition.is_match(path))
+        .flat_map(|(_, methods)| methods.iter().cloned())
+        .collect();
+    methods.dedup();
+    methods
+}
+
+/// The whole application over `state`.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::PathConfig::default().error_handler(|_, _| {
+            ApiError::BadRequest(
+                "a path parameter is malformed (ids are UUIDs, versions are numbers)".to_owned(),
+            )
+            .into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|_, _| {
+            ApiError::BadRequest("a query parameter is malformed or out of range".to_owned()).into()
+        }))
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Cache-Control", "no-store"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("X-Frame-Options", "DENY")),
+        )
+        .wrap(middleware::from_fn(telemetry::observe))
+        .service(
+            web::resource("/healthz")
+                .route(web::get().to(ops::healthz))
+                .default_service(web::to(ops::unmatched)),
+        )
+        .service(
+            web::resource("/readyz")
+                .route(web::get().to(ops::readyz))
+                .default_service(web::to(ops::unmatched)),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(ops::metrics))
+                .default_service(web::to(ops::unmatched)),
+        )
+        .service(
+            web::resource("/docs")
+                .route(web::get().to(ops::docs_redirect))
+                .default_service(web::to(ops::unmatched)),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_PATH, openapi_document().clone()))
+        .service(web::scope("/api/v1").configure(|cfg| {
+            api::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+                cfg,
+            ));
+        }))
+        .default_service(web::to(ops::unmatched))
+}

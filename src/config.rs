@@ -1,0 +1,113 @@
+//! Configuration: the `SIG_*` variables of API.md §1, each overridable by a flag of the same
+//! meaning (`SIG_BIND` ↔ `--bind`). Checked once at start-up.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::db::{DatabaseUrl, DbError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// `sqlite://PATH` (embedded, created on first start; `sqlite:///abs/path` for an absolute
+    /// path) or `postgres://…`.
+    #[arg(
+        long,
+        env = "SIG_DATABASE_URL",
+        default_value = "sqlite://./data/sig-register.db",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Listen address.
+    #[arg(
+        long,
+        env = "SIG_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Key material, created on first start with mode 0600.
+    #[arg(long, env = "SIG_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Cedar schema and policies.
+    #[arg(
+        long,
+        env = "SIG_POLICIES_DIR",
+        default_value = "./policies",
+        global = true
+    )]
+    pub policies_dir: PathBuf,
+
+    /// Required `iss` of every token.
+    #[arg(
+        long,
+        env = "SIG_JWT_ISSUER",
+        default_value = "sig-register-dev",
+        global = true
+    )]
+    pub jwt_issuer: String,
+
+    /// Required `aud` of every token.
+    #[arg(
+        long,
+        env = "SIG_JWT_AUDIENCE",
+        default_value = "sig-register",
+        global = true
+    )]
+    pub jwt_audience: String,
+
+    /// Production: a JWKS file with the identity provider's public keys (EdDSA, ES256, RS256).
+    /// When set, the development key is never accepted and `token` refuses.
+    #[arg(long, env = "SIG_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+
+    /// tracing filter, e.g. `info` or `sig_register=debug,info`.
+    #[arg(long, env = "SIG_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// `pretty` for people, `json` for one JSON object per line.
+    #[arg(
+        long,
+        env = "SIG_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Database connections in the pool (and blocking threads per worker).
+    #[arg(long, env = "SIG_DB_POOL_SIZE", default_value_t = 8, global = true)]
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    pub fn database(&self) -> Result<DatabaseUrl, DbError> {
+        DatabaseUrl::parse(&self.database_url)
+    }
+
+    /// A configuration with every default, for tests and tools.
+    pub fn defaults() -> Self {
+        Self {
+            database_url: "sqlite://./data/sig-register.db".to_owned(),
+            bind: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./data"),
+            policies_dir: PathBuf::from("./policies"),
+            jwt_issuer: "sig-register-dev".to_owned(),
+            jwt_audience: "sig-register".to_owned(),
+            jwks_file: None,
+            log: "info".to_owned(),
+            log_format: LogFormat::Pretty,
+            db_pool_size: 8,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Key files in `SIG_DATA_DIR`: created on first start with mode 0600, never overwritten.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `jwt-dev-ed25519.pk8` | development JWT signing key (PKCS#8 DER) |
+//! | `audit-ed25519.pk8` | audit checkpoint signing key (PKCS#8 DER) |
+//! | `field-encryption.key` | 32-byte key for field encryption and the blind index |
+
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+
+pub const JWT_DEV_KEY_FILE: &str = "jwt-dev-ed25519.pk8";
+pub const AUDIT_KEY_FILE: &str = "audit-ed25519.pk8";
+pub const FIELD_KEY_FILE: &str = "field-encryption.key";
+const FIELD_KEY_LEN: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is readable by other users (mode {mode:o}); allow the owner only: chmod 600 {path}"
+    )]
+    TooOpen { path: PathBuf, mode: u32 },
+    #[error("{0} does not hold a valid key")]
+    Invalid(PathBuf),
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+/// The service's own keys, loaded (or created) once at start.
+pub struct KeyStore {
+    pub jwt_dev: Ed25519Key,
+    pub audit: Ed25519Key,
+    pub field_key: [u8; FIELD_KEY_LEN],
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("jwt_dev", &self.jwt_dev.key_id)
+            .field("audit", &self.audit.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An Ed25519 key pair with its PKCS#8 document (needed to sign JWTs) and a stable key id.
+pub struct Ed25519Key {
+    pub pair: Ed25519KeyPair,
+    pub pkcs8: Vec<u8>,
+    /// `ed25519-` and the first 16 hex digits of SHA-256 over the public key.
+    pub key_id: String,
+}
+
+impl Ed25519Key {
+    fn from_pkcs8(pkcs8: Vec<u8>, path: &Path) -> Result<Self, KeyError> {
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)
+            .map_err(|_| KeyError::Invalid(path.to_owned()))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, pair.public_key().as_ref());
+        let key_id = format!("ed25519-{}", hex(&digest.as_ref()[..8]));
+        Ok(Self {
+            pair,
+            pkcs8,
+            key_id,
+        })
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+}
+
+impl KeyStore {
+    /// Loads the keys from `dir`, creating the directory (0700) and any missing key (0600).
+    pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
+        ensure_dir(dir)?;
+        let rng = SystemRandom::new();
+        let jwt_path = dir.join(JWT_DEV_KEY_FILE);
+        let jwt = load_or_create_file(&jwt_path, || new_ed25519(&rng))?;
+        let audit_path = dir.join(AUDIT_KEY_FILE);
+        let audit = load_or_create_file(&audit_path, || new_ed25519(&rng))?;
+        let field_path = dir.join(FIELD_KEY_FILE);
+        let field = load_or_create_file(&field_path, || {
+            let mut key = vec![0u8; FIELD_KEY_LEN];
+            rng.fill(&mut key).map_err(|_| KeyError::Random)?;
+            Ok(key)
+        })?;
+        let field_key: [u8; FIELD_KEY_LEN] = field
+            .try_into()
+            .map_err(|_| KeyError::Invalid(field_path.clone()))?;
+        Ok(Self {
+            jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
+            audit: Ed25519Key::from_pkcs8(audit, &audit_path)?,
+            field_key,
+        })
+    }
+}
+
+fn new_ed25519(rng: &SystemRandom) -> Result<Vec<u8>, KeyError> {
+    Ed25519KeyPair::generate_pkcs8(rng)
+        .map(|doc| doc.as_ref().to_vec())
+        .map_err(|_| KeyError::Random)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), KeyError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_error(dir))
+}
+
+/// Reads `path`, or creates it with `make()` if it does not exist. Creation writes a private
+/// temporary file and links it into place, so a crash never leaves a half-written key and a
+/// key that appeared meanwhile is never overwritten.
+fn load_or_create_file(
+    path: &Path,
+    make: impl FnOnce() -> Result<Vec<u8>, KeyError>,
+) -> Result<Vec<u8>, KeyError> {
+    match read_private(path) {
+        Ok(bytes) => return Ok(bytes),
+        Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(other) => return Err(other),
+    }
+    let bytes = make()?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        fs::hard_link(&tmp, path)
+    })();
+    let _ = fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(bytes),
+        // Another process created the key first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_private(path),
+        Err(e) => Err(io_error(path)(e)),
+    }
+}
+
+fn read_private(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let mut file = fs::File::open(path).map_err(io_error(path))?;
+    let mode = file
+        .metadata()
+        .map_err(io_error(path))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::TooOpen {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(io_error(path))?;
+    Ok(bytes)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

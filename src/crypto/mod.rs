@@ -1,0 +1,3 @@
+//! Key material and the cryptography built on it (ring).
+
+pub mod keys;

@@ -1,0 +1,3 @@
+//! Pure rules with no HTTP and no SQL.
+
+pub mod agency;

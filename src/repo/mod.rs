@@ -1,0 +1,4 @@
+//! Plain synchronous query functions over an open connection, one file per table group, so
+//! several of them join one unit of work's transaction.
+
+pub mod reference;

@@ -1,0 +1,83 @@
+//! Everything a request needs, built once at start-up (outside `HttpServer::new`) and shared
+//! by every worker.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::authz::PolicyEngine;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::keys::KeyStore;
+use crate::db::{self, Backend, DbError, Pool, PoolSettings};
+use crate::metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+    #[error("keys: {0}")]
+    Keys(#[from] crate::crypto::keys::KeyError),
+    #[error("policies: {0}")]
+    Policies(#[from] crate::authz::PolicyLoadError),
+    #[error("authentication: {0}")]
+    Auth(#[from] crate::auth::AuthSetupError),
+}
+
+#[derive(Debug)]
+pub struct StateInner {
+    pub config: Config,
+    pub backend: Backend,
+    pub pool: Pool,
+    pub policies: PolicyEngine,
+    pub auth: Authenticator,
+    pub keys: KeyStore,
+    pub clock: SharedClock,
+    pub metrics: Metrics,
+}
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<StateInner>);
+
+impl Deref for AppState {
+    type Target = StateInner;
+
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Loads keys, migrates the database, loads the policies and builds the pool. Any failure
+    /// stops the start with a message that names what is wrong.
+    pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let keys = KeyStore::load_or_create(&config.data_dir)?;
+        let policies = PolicyEngine::load(&config.policies_dir)?;
+        let auth = Authenticator::new(
+            &keys,
+            config.jwks_file.as_deref(),
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )?;
+        let url = config.database()?;
+        db::migrate(&url)?;
+        let pool = db::build_pool(
+            &url,
+            PoolSettings {
+                max_size: config.db_pool_size.max(1),
+                ..PoolSettings::default()
+            },
+        )?;
+        Ok(Self(Arc::new(StateInner {
+            backend: url.backend(),
+            config,
+            pool,
+            policies,
+            auth,
+            keys,
+            clock,
+            metrics: Metrics::new(),
+        })))
+    }
+}

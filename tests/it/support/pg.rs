@@ -1,0 +1,212 @@
+//! A throwaway PostgreSQL cluster for the whole test binary: `initdb` + `pg_ctl` in a temporary
+//! directory on a free loopback port, stopped when the tests end (at exit, and by a watchdog if
+//! the test process dies). Each test gets its own database, so tests run in parallel.
+//!
+//! `SIG_TEST_POSTGRES_URL` points the tests at an existing server instead. Without PostgreSQL
+//! binaries the PostgreSQL tests are skipped with a loud message, except in CI (`CI` set),
+//! where that is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+struct Cluster {
+    root: PathBuf,
+    data: PathBuf,
+    admin_url: String,
+    user: Option<(u32, u32)>,
+}
+
+static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+        .unwrap_or(false)
+}
+
+/// An unprivileged account to run PostgreSQL as when the tests run as root.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    for name in [c"postgres", c"nobody"] {
+        // SAFETY: `name` is a valid C string; the returned record is read at once.
+        let record = unsafe { libc::getpwnam(name.as_ptr()) };
+        if !record.is_null() {
+            // SAFETY: checked non-null above.
+            let (uid, gid) = unsafe { ((*record).pw_uid, (*record).pw_gid) };
+            return Some((uid, gid));
+        }
+    }
+    panic!("the tests run as root and neither a 'postgres' nor a 'nobody' account exists to run PostgreSQL");
+}
+
+fn command(program: &str, user: Option<(u32, u32)>) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(program);
+    command.env("LC_ALL", "C").env("LANG", "C");
+    if let Some((uid, gid)) = user {
+        command.uid(uid).gid(gid);
+    }
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+fn start() -> Option<Cluster> {
+    if let Ok(url) = std::env::var("SIG_TEST_POSTGRES_URL") {
+        return Some(Cluster {
+            root: PathBuf::new(),
+            data: PathBuf::new(),
+            admin_url: url,
+            user: None,
+        });
+    }
+    if !on_path("initdb") || !on_path("pg_ctl") {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI must run the PostgreSQL tests, but initdb/pg_ctl are not on PATH");
+        }
+        eprintln!(
+            "\n\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !!  PostgreSQL tests SKIPPED: initdb/pg_ctl are not on PATH.          !!\n\
+             !!  Install PostgreSQL (15+) or set SIG_TEST_POSTGRES_URL to run them. !!\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+        return None;
+    }
+    let user = unprivileged_user();
+    let root = tempfile::Builder::new()
+        .prefix("sig-test-pg-")
+        .tempdir()
+        .expect("a temporary directory")
+        .keep();
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(&root, Some(uid), Some(gid)).expect("chown the cluster directory");
+    }
+    let data = root.join("cluster");
+    let output = command("initdb", user)
+        .args(["-D"])
+        .arg(&data)
+        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+        .output()
+        .expect("run initdb");
+    assert!(
+        output.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut last_error = String::new();
+    for _attempt in 0..3 {
+        let port = free_port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=400",
+            root.display()
+        );
+        let output = command("pg_ctl", user)
+            .arg("-D")
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(root.join("postgres.log"))
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .expect("run pg_ctl");
+        if output.status.success() {
+            let cluster = Cluster {
+                admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                root,
+                data,
+                user,
+            };
+            watch(&cluster);
+            // SAFETY: registering a plain extern "C" function is always sound.
+            unsafe { libc::atexit(stop_at_exit) };
+            return Some(cluster);
+        }
+        last_error = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &std::fs::read_to_string(root.join("postgres.log")).unwrap_or_default();
+    }
+    panic!("the throwaway PostgreSQL cluster did not start: {last_error}");
+}
+
+/// Stops the cluster once this process is gone, however it ended.
+fn watch(cluster: &Cluster) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         pg_ctl -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{root}'",
+        pid = std::process::id(),
+        data = cluster.data.display(),
+        root = cluster.root.display(),
+    );
+    let _ = command("sh", cluster.user)
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+extern "C" fn stop_at_exit() {
+    if let Some(Some(cluster)) = CLUSTER.get() {
+        if cluster.data.as_os_str().is_empty() {
+            return;
+        }
+        let _ = command("pg_ctl", cluster.user)
+            .arg("-D")
+            .arg(&cluster.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+        remove(&cluster.root);
+    }
+}
+
+fn remove(path: &Path) {
+    let _ = std::fs::remove_dir_all(path);
+}
+
+/// True when the PostgreSQL tests can run here.
+pub fn available() -> bool {
+    CLUSTER.get_or_init(start).is_some()
+}
+
+/// The admin URL of the cluster (database `postgres`).
+pub fn admin_url() -> Option<String> {
+    CLUSTER.get_or_init(start).as_ref().map(|c| c.admin_url.clone())
+}
+
+/// A new, empty database; its URL.
+pub fn fresh_database() -> Option<String> {
+    let admin = admin_url()?;
+    let name = format!(
+        "sig_test_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut conn = PgConnection::establish(&admin).expect("connect to the test cluster");
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .expect("create a test database");
+    let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+    Some(format!("{base}/{name}"))
+}
+
+/// Drops a database (all its connections are cut): the database is "down" for its users.
+pub fn drop_database(url: &str) {
+    let admin = admin_url().expect("the cluster runs");
+    let name = url.rsplit('/').next().expect("a database name");
+    let mut conn = PgConnection::establish(&admin).expect("connect to the test cluster");
+    diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .expect("drop the test database");
+}

@@ -115,27 +115,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
-/// Parses a body, telling a syntax error (400) from a shape error (422 with the field path).
+/// Parses a body: first as JSON at all (400 on a syntax error, an empty body or trailing
+/// characters), then into `T` (422 naming the field whose shape is wrong).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+        ApiError::BadRequest(format!(
+            "the body is not valid JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        ))
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::Validation(vec![shape_error(&path, &inner)])
-            }
-            _ => ApiError::BadRequest(format!(
-                "the body is not valid JSON (line {}, column {})",
-                inner.line(),
-                inner.column()
-            )),
-        }
-    })?;
-    deserializer.end().map_err(|_| {
-        ApiError::BadRequest("the body has trailing characters after the JSON value".to_owned())
-    })?;
-    Ok(value)
+        ApiError::Validation(vec![shape_error(&path, error.inner())])
+    })
 }
 
 /// A field error from serde's message, keeping only what the schema says (the part after

@@ -350,7 +350,7 @@ impl Authenticator {
         }
         let audience_ok = match &claims.aud {
             Audience::One(aud) => *aud == self.audience,
-            Audience::Many(list) => list.iter().any(|aud| *aud == self.audience),
+            Audience::Many(list) => list.contains(&self.audience),
         };
         if !audience_ok {
             return Err(AuthError::Audience);

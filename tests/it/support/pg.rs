@@ -143,7 +143,7 @@ fn start() -> Option<Cluster> {
 /// Stops the cluster once this process is gone, however it ended.
 fn watch(cluster: &Cluster) {
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+        "while [ -d /proc/{pid} ]; do sleep 1; done; \
          pg_ctl -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{root}'",
         pid = std::process::id(),
         data = cluster.data.display(),
@@ -182,7 +182,10 @@ pub fn available() -> bool {
 
 /// The admin URL of the cluster (database `postgres`).
 pub fn admin_url() -> Option<String> {
-    CLUSTER.get_or_init(start).as_ref().map(|c| c.admin_url.clone())
+    CLUSTER
+        .get_or_init(start)
+        .as_ref()
+        .map(|c| c.admin_url.clone())
 }
 
 /// A new, empty database; its URL.
@@ -197,7 +200,10 @@ pub fn fresh_database() -> Option<String> {
     diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)
         .expect("create a test database");
-    let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin);
     Some(format!("{base}/{name}"))
 }
 

@@ -1,0 +1,251 @@
+//! The `sig-register` command as a newcomer runs it: a spawned process, real files, real HTTP.
+
+use std::time::Duration;
+
+use crate::support::http::{cli, get, Server};
+use crate::support::{pg, policies_dir};
+
+fn base_env(root: &std::path::Path, database_url: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("SIG_DATABASE_URL", database_url),
+        ("SIG_DATA_DIR", root.join("data").display().to_string()),
+        ("SIG_POLICIES_DIR", policies_dir().display().to_string()),
+    ]
+}
+
+fn mint(root: &std::path::Path, env: &[(&str, String)], role: &str) -> String {
+    let output = cli(
+        root,
+        env,
+        &[
+            "token",
+            "--sub",
+            "cli-user",
+            "--name",
+            "Cli User",
+            "--agency",
+            "socialtjanst-orebro",
+            "--role",
+            role,
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "token: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(token.matches('.').count(), 2, "a compact JWT");
+    token
+}
+
+fn served_areas_with_a_minted_token(database_url: String) {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(root.path(), database_url);
+    let (mut server, port) = Server::spawn(root.path(), &env);
+    assert!(
+        server.wait_ready(Duration::from_secs(60)),
+        "serve became ready"
+    );
+    let token = mint(root.path(), &env, "police_officer");
+    let (status, body) = get(port, "/api/v1/areas", Some(&token)).expect("an answer");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("vivalla"));
+    let (status, _) = get(port, "/api/v1/areas", None).expect("an answer");
+    assert_eq!(status, 401);
+    server.stop();
+}
+
+#[test]
+fn sqlite_serve_answers_a_token_from_the_token_command() {
+    let root = tempfile::tempdir().expect("tempdir");
+    served_areas_with_a_minted_token(format!("sqlite://{}", root.path().join("cli.db").display()));
+}
+
+#[test]
+fn postgres_serve_answers_a_token_from_the_token_command() {
+    let Some(url) = pg::fresh_database() else {
+        return;
+    };
+    served_areas_with_a_minted_token(url);
+}
+
+#[test]
+fn defaults_work_from_an_empty_directory() {
+    // `sig-register serve` with no configuration: ./data/sig-register.db and ./policies.
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(root.path().join("policies")).expect("mkdir");
+    for entry in std::fs::read_dir(policies_dir()).expect("policies") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(
+            &path,
+            root.path()
+                .join("policies")
+                .join(path.file_name().expect("name")),
+        )
+        .expect("copy");
+    }
+    let (mut server, port) = Server::spawn(root.path(), &[]);
+    assert!(server.wait_ready(Duration::from_secs(60)));
+    assert!(root.path().join("data/sig-register.db").is_file());
+    let token = mint(root.path(), &[], "admin");
+    assert_eq!(
+        get(port, "/api/v1/agencies", Some(&token)).map(|r| r.0),
+        Some(200)
+    );
+    server.stop();
+}
+
+#[test]
+fn token_refuses_when_a_jwks_file_is_configured() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(
+        root.path(),
+        format!("sqlite://{}", root.path().join("x.db").display()),
+    );
+    env.push((
+        "SIG_JWKS_FILE",
+        root.path().join("jwks.json").display().to_string(),
+    ));
+    let output = cli(
+        root.path(),
+        &env,
+        &[
+            "token", "--sub", "a", "--name", "A", "--agency", "obo", "--role", "partner",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no token is printed");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SIG_JWKS_FILE"));
+}
+
+#[test]
+fn token_refuses_an_unknown_role() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(
+        root.path(),
+        format!("sqlite://{}", root.path().join("x.db").display()),
+    );
+    let output = cli(
+        root.path(),
+        &env,
+        &[
+            "token", "--sub", "a", "--name", "A", "--agency", "obo", "--role", "root",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn migrate_runs_twice_on_both_backends() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut urls = vec![format!("sqlite://{}", root.path().join("m.db").display())];
+    urls.extend(pg::fresh_database());
+    for url in urls {
+        let env = base_env(root.path(), url);
+        for attempt in ["first", "second"] {
+            let output = cli(root.path(), &env, &["migrate"]);
+            assert!(
+                output.status.success(),
+                "{attempt} migrate: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_mistyped_database_url_stops_the_start() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(root.path(), "postgress://user@localhost/db".to_owned());
+    let output = cli(root.path(), &env, &["migrate"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite:// or postgres://"));
+    assert!(
+        !root.path().join("postgress:").exists(),
+        "no file named after the typo"
+    );
+}
+
+#[test]
+fn serve_stops_on_a_policy_that_does_not_parse_and_names_file_and_line() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let policies = root.path().join("policies");
+    std::fs::create_dir(&policies).expect("mkdir");
+    for entry in std::fs::read_dir(policies_dir()).expect("policies") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, policies.join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(
+        policies.join("broken.cedar"),
+        "@id(\"x\")\npermit(principal, action, resource\n",
+    )
+    .expect("write");
+    let mut env = base_env(
+        root.path(),
+        format!("sqlite://{}", root.path().join("p.db").display()),
+    );
+    env.push(("SIG_POLICIES_DIR", policies.display().to_string()));
+    let (mut server, _) = Server::spawn(root.path(), &env);
+    let mut exited = None;
+    for _ in 0..300 {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = exited.expect("serve exits on a broken policy");
+    assert!(!status.success());
+    let stderr = server.stop();
+    assert!(
+        stderr.contains("broken.cedar:2:"),
+        "names file and line: {stderr}"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_without_tokens_or_query_strings() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(
+        root.path(),
+        format!("sqlite://{}", root.path().join("l.db").display()),
+    );
+    env.push(("SIG_LOG_FORMAT", "json".to_owned()));
+    env.push(("SIG_LOG", "debug".to_owned()));
+    let (mut server, port) = Server::spawn(root.path(), &env);
+    assert!(server.wait_ready(Duration::from_secs(60)));
+    let token = mint(root.path(), &env, "police_officer");
+    get(
+        port,
+        "/api/v1/areas?personal_number=200811122381",
+        Some(&token),
+    )
+    .expect("answer");
+    get(port, "/api/v1/areas", Some("not.a.token")).expect("answer");
+    let logs = server.stop();
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 3, "{logs}");
+    for line in &lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            value.get("timestamp").is_some() && value.get("level").is_some(),
+            "{line}"
+        );
+    }
+    assert!(logs.contains("request_id"), "requests carry their id");
+    for secret in [
+        token.as_str(),
+        token.split('.').nth(1).expect("payload"),
+        "200811122381",
+        "not.a.token",
+        "Cli User",
+    ] {
+        assert!(!logs.contains(secret), "the log holds {secret:.20}…");
+    }
+}

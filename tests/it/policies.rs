@@ -1,0 +1,205 @@
+//! The Cedar policy set: loaded from `policies/` exactly as the server loads it, decided by an
+//! ALLOW/DENY table, and refused at load time with a message naming file and line.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sig_register::auth::{Actor, Role};
+use sig_register::authz::{AgencyFacts, PolicyEngine, Resource};
+
+use crate::support::policies_dir;
+
+fn actor(roles: &[Role], agency: &str) -> Actor {
+    Actor {
+        sub: "u-1".to_owned(),
+        name: "Test".to_owned(),
+        agency: agency.to_owned(),
+        roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+    }
+}
+
+fn facts(slug: &str, kind: &str) -> AgencyFacts {
+    AgencyFacts {
+        slug: slug.to_owned(),
+        kind: kind.to_owned(),
+    }
+}
+
+/// (roles, agency kind, action, expected) — every role, alone and combined.
+const AGENCY_TABLE: &[(&[Role], &str, &str, bool)] = &[
+    (&[Role::Admin], "social_services", "agency.create", true),
+    (&[Role::Admin], "police", "agency.create", true),
+    (
+        &[Role::Admin, Role::Auditor],
+        "social_services",
+        "agency.create",
+        true,
+    ),
+    (
+        &[Role::SocialSecretary],
+        "social_services",
+        "agency.create",
+        false,
+    ),
+    (&[Role::PoliceOfficer], "police", "agency.create", false),
+    (&[Role::Partner], "partner", "agency.create", false),
+    (&[Role::Auditor], "social_services", "agency.create", false),
+    (
+        &[Role::SocialSecretary, Role::Auditor, Role::Partner],
+        "school",
+        "agency.create",
+        false,
+    ),
+];
+
+#[test]
+fn the_project_policy_set_loads_and_decides_the_agency_table() {
+    let engine = PolicyEngine::load(&policies_dir()).expect("policies/ loads");
+    assert!(engine.policy_count() >= 1);
+    for (roles, kind, action, expected) in AGENCY_TABLE {
+        let decision = engine.decide(
+            &actor(roles, "some-agency"),
+            &facts("some-agency", kind),
+            action,
+            &Resource::Registry,
+        );
+        assert_eq!(
+            decision.allowed, *expected,
+            "{roles:?} at a {kind} agency: {action}"
+        );
+        assert!(!decision.evaluation_error);
+        if *expected {
+            assert_eq!(
+                decision.policy_ids,
+                ["admin-registers-agencies"],
+                "audit reasons name policies by @id"
+            );
+        } else {
+            assert_eq!(decision.reason(), "default_deny");
+        }
+    }
+}
+
+/// A copy of the project's policies with `extra` added as `extra.cedar` (and optionally a
+/// replaced schema).
+fn policy_dir_with(extra: &str, schema: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(policies_dir()).expect("policies/") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(dir.path().join("extra.cedar"), extra).expect("write");
+    if let Some(schema) = schema {
+        std::fs::write(dir.path().join("schema.cedarschema"), schema).expect("write");
+    }
+    dir
+}
+
+fn load_error(dir: &Path) -> String {
+    PolicyEngine::load(dir)
+        .expect_err("the policy set must be refused")
+        .to_string()
+}
+
+#[test]
+fn a_policy_that_does_not_parse_is_refused_with_file_and_line() {
+    let dir = policy_dir_with(
+        "// first line\n\n@id(\"broken\")\npermit(principal, action, resource\n",
+        None,
+    );
+    let message = load_error(dir.path());
+    assert!(message.contains("extra.cedar:"), "{message}");
+    let line: usize = message
+        .split("extra.cedar:")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a line number");
+    assert!(
+        (3..=5).contains(&line),
+        "points at the broken policy: {message}"
+    );
+}
+
+#[test]
+fn a_policy_that_fails_strict_validation_is_refused_with_file_and_line() {
+    let policy = "\n\n@id(\"typo\")\npermit(principal, action == Sig::Action::\"agency.create\", resource)\nwhen { principal.agancy.kind == \"police\" };\n";
+    let message = load_error(policy_dir_with(policy, None).path());
+    assert!(message.contains("extra.cedar:"), "{message}");
+    assert!(message.contains("typo"), "names the policy: {message}");
+    let unknown_action = "@id(\"unknown-action\")\npermit(principal, action == Sig::Action::\"case.burn\", resource);\n";
+    assert!(load_error(policy_dir_with(unknown_action, None).path()).contains("extra.cedar"));
+}
+
+#[test]
+fn policies_need_a_unique_id() {
+    let message = load_error(
+        policy_dir_with(
+            "permit(principal, action == Sig::Action::\"agency.create\", resource);\n",
+            None,
+        )
+        .path(),
+    );
+    assert!(
+        message.contains("extra.cedar") && message.contains("@id"),
+        "{message}"
+    );
+    let duplicate = "@id(\"admin-registers-agencies\")\nforbid(principal, action == Sig::Action::\"agency.create\", resource);\n";
+    assert!(
+        load_error(policy_dir_with(duplicate, None).path()).contains("admin-registers-agencies")
+    );
+}
+
+#[test]
+fn a_broken_schema_is_refused_with_file_and_line() {
+    let message = load_error(
+        policy_dir_with(
+            "",
+            Some("namespace Sig {\n  entity Role;\n  entity User in [Rol];\n}\n"),
+        )
+        .path(),
+    );
+    assert!(message.contains("schema.cedarschema"), "{message}");
+}
+
+#[test]
+fn an_evaluation_error_is_a_denial() {
+    // Overflow is a run-time error that strict validation cannot see. Cedar skips the erroring
+    // forbid and would allow; the engine must deny.
+    let forbid = "@id(\"overflowing-forbid\")\nforbid(principal, action == Sig::Action::\"agency.create\", resource)\nwhen { 9223372036854775807 + 1 > 0 };\n";
+    let dir = policy_dir_with(forbid, None);
+    let engine = PolicyEngine::load(dir.path()).expect("it validates");
+    let decision = engine.decide(
+        &actor(&[Role::Admin], "a"),
+        &facts("a", "social_services"),
+        "agency.create",
+        &Resource::Registry,
+    );
+    assert!(!decision.allowed, "an erroring forbid must still deny");
+    assert!(decision.evaluation_error);
+    assert_eq!(decision.reason(), "policy_evaluation_error");
+
+    let permit = "@id(\"overflowing-permit\")\npermit(principal, action == Sig::Action::\"agency.create\", resource)\nwhen { 9223372036854775807 + 1 > 0 };\n";
+    let dir = policy_dir_with(permit, None);
+    let engine = PolicyEngine::load(dir.path()).expect("it validates");
+    let decision = engine.decide(
+        &actor(&[Role::Auditor], "a"),
+        &facts("a", "police"),
+        "agency.create",
+        &Resource::Registry,
+    );
+    assert!(!decision.allowed && decision.evaluation_error);
+}
+
+#[test]
+fn an_empty_or_missing_policy_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(PolicyEngine::load(dir.path()).is_err());
+    std::fs::copy(
+        policies_dir().join("schema.cedarschema"),
+        dir.path().join("schema.cedarschema"),
+    )
+    .expect("copy");
+    assert!(load_error(dir.path()).contains("no *.cedar"));
+    assert!(PolicyEngine::load(&dir.path().join("missing")).is_err());
+}

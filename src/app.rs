@@ -30,6 +30,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     modifiers(&BearerAuth),
     tags(
         (name = "reference", description = "Partnership areas and the agency registry"),
+        (name = "audit", description = "The audit log: search, export, verification, checkpoints, anomalies"),
     )
 )]
 struct ApiDoc;
@@ -160,10 +161,15 @@ pub fn build_app(
                 .default_service(web::to(ops::unmatched)),
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_PATH, openapi_document().clone()))
-        .service(web::scope("/api/v1").configure(|cfg| {
-            api::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(
-                cfg,
-            ));
-        }))
+        .service(
+            web::scope("/api/v1")
+                .wrap(middleware::from_fn(crate::audit::middleware::fallback))
+                .configure(|cfg| {
+                    api::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+                        cfg,
+                    ));
+                })
+                .default_service(web::to(ops::unmatched)),
+        )
         .default_service(web::to(ops::unmatched))
 }

@@ -85,6 +85,15 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
+    /// Audit anomaly review: more distinct cases a day than this is "high volume".
+    #[arg(
+        long,
+        env = "SIG_ANOMALY_DISTINCT_CASES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub anomaly_distinct_cases: i64,
+
     /// Database connections in the pool (and blocking threads per worker).
     #[arg(long, env = "SIG_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
@@ -108,6 +117,7 @@ impl Config {
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             db_pool_size: 8,
+            anomaly_distinct_cases: 30,
         }
     }
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 use actix_web::{web, HttpServer};
 use clap::{Args, Parser, Subcommand};
 
+use sig_register::audit::export::Format;
+use sig_register::audit::query::{self, Filter};
+use sig_register::audit::{self, chain, witness};
 use sig_register::auth::{Authenticator, Role};
 use sig_register::clock::{Clock, SystemClock};
 use sig_register::config::Config;
@@ -32,6 +35,28 @@ enum Command {
     Migrate,
     /// Print one signed development JWT (only while the development issuer is active).
     Token(TokenArgs),
+    /// Verify or export the audit log, straight from the database.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the chain and the checkpoints: exit 0 when intact, 1 when tampered (naming the
+    /// first bad sequence number and why), 2 when the log could not be read.
+    Verify,
+    /// Write audit events to stdout, oldest first.
+    Export {
+        /// Events at or after this RFC 3339 time.
+        #[arg(long)]
+        from: Option<String>,
+        /// Events at or before this RFC 3339 time.
+        #[arg(long)]
+        to: Option<String>,
+        /// `ndjson` or `csv`.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +85,10 @@ fn main() -> ExitCode {
         Command::Serve => serve(cli.config),
         Command::Migrate => migrate(&cli.config),
         Command::Token(args) => token(&cli.config, &args),
+        Command::Audit(AuditCommand::Verify) => return audit_verify(&cli.config),
+        Command::Audit(AuditCommand::Export { from, to, format }) => {
+            audit_export(&cli.config, from.as_deref(), to.as_deref(), &format)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +129,82 @@ fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn audit_verify(config: &Config) -> ExitCode {
+    let report = (|| -> anyhow::Result<_> {
+        let keys = KeyStore::load_or_create(&config.data_dir)?;
+        let witness = chain::read_witness(&config.data_dir).map_err(anyhow::Error::msg)?;
+        let mut conn = config.database()?.connect()?;
+        let report = diesel::Connection::transaction(&mut conn, |conn| {
+            chain::verify(conn, keys.audit.public_key(), witness.as_ref())
+        })?;
+        Ok(report)
+    })();
+    match report {
+        Ok(report) => match &report.failure {
+            None => {
+                let head = report
+                    .head
+                    .as_ref()
+                    .map(|(seq, hash)| format!("head seq {seq}, hash {}", chain::hash_hex(hash)))
+                    .unwrap_or_else(|| "the log is empty".to_owned());
+                println!(
+                    "audit log intact: {} events and {} checkpoints verified; {head}",
+                    report.events_verified, report.checkpoints_verified
+                );
+                ExitCode::SUCCESS
+            }
+            Some((seq, reason)) => {
+                println!("audit log TAMPERED: first bad seq {seq}: {reason}");
+                println!("({} events verified before it)", report.events_verified);
+                ExitCode::from(1)
+            }
+        },
+        Err(error) => {
+            eprintln!("sig-register: the audit log could not be read: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn audit_export(
+    config: &Config,
+    from: Option<&str>,
+    to: Option<&str>,
+    format: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let format = Format::parse(Some(format))
+        .ok_or_else(|| anyhow::anyhow!("--format must be ndjson or csv"))?;
+    let time = |text: Option<&str>| -> anyhow::Result<_> {
+        text.map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|at| at.with_timezone(&chrono::Utc).naive_utc())
+                .map_err(|_| anyhow::anyhow!("{t} is not an RFC 3339 time"))
+        })
+        .transpose()
+    };
+    let filter = Filter {
+        from: time(from)?,
+        to: time(to)?,
+        ..Filter::default()
+    };
+    let mut conn = config.database()?.connect()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    out.write_all(&format.header())?;
+    let mut after = 0;
+    loop {
+        let batch = query::search(&mut conn, &filter, after, 1000)?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for event in &batch {
+            out.write_all(&format.event(event))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let pool_size = config.db_pool_size.max(1) as usize;
@@ -112,7 +217,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
         "sig-register ready"
     );
     let data = web::Data::new(state);
+    let background = data.clone();
+    let at_shutdown = data.clone();
     actix_web::rt::System::new().block_on(async move {
+        actix_web::rt::spawn(keep_audit_witnessed(background));
         HttpServer::new(move || build_app(data.clone()))
             .worker_max_blocking_threads(pool_size)
             .client_request_timeout(Duration::from_secs(10))
@@ -122,6 +230,43 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .run()
             .await
     })?;
+    // The last checkpoint covers every event this instance wrote.
+    match witness::checkpoint_now(&at_shutdown) {
+        Ok(Some(checkpoint)) => {
+            tracing::info!(seq = checkpoint.seq, "audit checkpoint signed at shutdown")
+        }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "no audit checkpoint at shutdown"),
+    }
     tracing::info!("sig-register stopped");
     Ok(())
+}
+
+/// Every 250 ms: refresh the audit witness; every 60 s: sign a checkpoint.
+async fn keep_audit_witnessed(state: web::Data<AppState>) {
+    const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
+    let mut tick = actix_web::rt::time::interval(Duration::from_millis(250));
+    let mut last_checkpoint = std::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let checkpoint_due = last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL;
+        if checkpoint_due {
+            last_checkpoint = std::time::Instant::now();
+        }
+        let state = state.clone();
+        let result = web::block(move || {
+            if checkpoint_due {
+                witness::checkpoint_now(&state).map(|_| ())
+            } else {
+                state
+                    .witness
+                    .flush(&state.keys.audit, audit::to_micros(state.clock.now()))
+                    .map_err(|e| sig_register::error::ApiError::Internal(e.to_string()))
+            }
+        })
+        .await;
+        if let Ok(Err(error)) = result {
+            tracing::warn!(%error, "audit witness or checkpoint not written");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::audit::witness::Witness;
 use crate::auth::Authenticator;
 use crate::authz::PolicyEngine;
 use crate::clock::SharedClock;
@@ -34,6 +35,8 @@ pub struct StateInner {
     pub keys: KeyStore,
     pub clock: SharedClock,
     pub metrics: Metrics,
+    /// The newest committed audit head, written outside the database.
+    pub witness: Witness,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -69,6 +72,7 @@ impl AppState {
                 ..PoolSettings::default()
             },
         )?;
+        let witness = Witness::new(config.data_dir.clone());
         Ok(Self(Arc::new(StateInner {
             backend: url.backend(),
             config,
@@ -78,6 +82,7 @@ impl AppState {
             keys,
             clock,
             metrics: Metrics::new(),
+            witness,
         })))
     }
 }

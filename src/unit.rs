@@ -1,32 +1,50 @@
-//! The one path every `/api/v1` request takes to the data (STYLE.md):
+//! The one path every audited `/api/v1` request takes to the data (STYLE.md):
+//!
 //! one unit of work in one database transaction, inside `web::block` — load the caller's
-//! agency, ask the policy set, do the work — committed together, or rolled back as a whole.
-//! No handler talks to diesel or Cedar on its own.
+//! agency, ask the policy set, do the work (in a savepoint), then append exactly one audit
+//! event — and commit. A denied or failed unit rolls its work back to the savepoint and still
+//! commits its event. If the event cannot be stored, everything rolls back and the request gets
+//! 503: nothing is disclosed, nothing changed. No handler talks to diesel, Cedar or the audit
+//! chain on its own.
 
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::Connection;
 
+use crate::audit::{self, chain, Action, EventActor, NewEvent, Outcome};
 use crate::auth::Actor;
 use crate::authz::{AgencyFacts, Decision, Resource};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::repo;
 use crate::state::{AppState, StateInner};
+use crate::telemetry::RequestId;
 
-/// Whether a unit writes. Writes take the database's write lock up front (`BEGIN IMMEDIATE` on
-/// SQLite), so a read-then-write never fails half-way with "database is locked".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxMode {
-    Read,
-    Write,
+/// Marks a request whose audit event was written (or attempted) by a unit of work, so the
+/// fallback in [`crate::audit::middleware`] does not write a second one.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditRecorded;
+
+/// What the event of a unit records besides who, what and the outcome. The work fills it in
+/// as it learns (the target case is known before a denial, so a denial names it too).
+#[derive(Clone, Debug, Default)]
+pub struct AuditFacts {
+    pub case_ids: Vec<String>,
+    pub categories: Vec<String>,
+    pub consent_id: Option<String>,
+    /// The deciding policies; set by [`Unit::authorize`].
+    pub reason: Option<String>,
 }
 
-/// What a unit of work sees: one open transaction, the caller, the caller's agency, and one
-/// fixed "now" for the whole unit.
+/// What a unit of work sees: one open transaction, the caller, the caller's agency, one fixed
+/// "now", and the audit facts to record.
 pub struct Unit<'a> {
     pub conn: &'a mut DbConn,
     pub actor: &'a Actor,
     pub agency: AgencyFacts,
     pub now: DateTime<Utc>,
+    pub audit: AuditFacts,
     state: &'a StateInner,
 }
 
@@ -37,50 +55,161 @@ impl Unit<'_> {
     }
 
     /// Asks the policy set; a denial becomes 403 `forbidden`.
-    pub fn authorize(&mut self, action: &str, resource: Resource) -> Result<Decision, ApiError> {
-        let decision = self
-            .state
-            .policies
-            .decide(self.actor, &self.agency, action, &resource);
+    pub fn authorize(&mut self, action: Action, resource: Resource) -> Result<Decision, ApiError> {
+        let decision =
+            self.state
+                .policies
+                .decide(self.actor, &self.agency, action.as_str(), &resource);
         if decision.allowed {
+            self.audit.reason = Some(decision.reason());
             Ok(decision)
         } else {
             Err(ApiError::Forbidden(format!(
-                "your role and agency may not do this ({action})"
+                "your role and agency may not do this ({})",
+                action.as_str()
             )))
         }
     }
 }
 
-/// Runs `work` as one unit of work for `actor`.
-pub async fn run<T, F>(state: &AppState, actor: Actor, mode: TxMode, work: F) -> Result<T, ApiError>
+/// The request fields an event records: never the query string (it may hold a personal number).
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub method: String,
+    pub path: String,
+}
+
+impl RequestMeta {
+    pub fn of(req: &HttpRequest) -> Self {
+        Self {
+            request_id: req
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.0.to_string()),
+            method: req.method().to_string(),
+            path: req.path().to_owned(),
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<AppState, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|data| data.get_ref().clone())
+        .ok_or_else(|| ApiError::Internal("application state is not registered".to_owned()))
+}
+
+/// Builds the event of one request.
+pub fn event(
+    meta: &RequestMeta,
+    actor: EventActor,
+    action: Action,
+    status: StatusCode,
+    facts: AuditFacts,
+    denial: Option<&str>,
+    now: DateTime<Utc>,
+) -> NewEvent {
+    let reason = match denial {
+        Some(code) => code.to_owned(),
+        None => facts.reason.unwrap_or_else(|| "allowed".to_owned()),
+    };
+    NewEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: audit::to_micros(now),
+        actor,
+        action: action.as_str().to_owned(),
+        outcome: Outcome::of_status(status.as_u16()).as_str().to_owned(),
+        status: i32::from(status.as_u16()),
+        case_ids: facts.case_ids,
+        categories: facts.categories,
+        consent_id: facts.consent_id,
+        reason,
+        request_id: meta.request_id.clone(),
+        method: Some(meta.method.clone()),
+        path: Some(meta.path.clone()),
+    }
+}
+
+/// Runs `work` as one audited unit of work for `actor`; `success` is the status it answers
+/// with when the work succeeds.
+pub async fn run<T, F>(
+    req: &HttpRequest,
+    actor: Actor,
+    action: Action,
+    success: StatusCode,
+    work: F,
+) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
 {
-    let state = state.clone();
-    actix_web::web::block(move || {
+    let state = state_of(req)?;
+    let meta = RequestMeta::of(req);
+    req.extensions_mut().insert(AuditRecorded);
+    let outcome = web::block(move || {
         let mut conn = state.pool.get()?;
         let now = state.clock.now();
-        let body = |conn: &mut DbConn| {
-            let agency = repo::reference::agency_facts(conn, &actor.agency)?
-                .ok_or(ApiError::UnknownAgency)?;
-            let mut unit = Unit {
-                conn,
-                actor: &actor,
-                agency,
-                now,
-                state: &state,
+        let committed = db::write_tx(&mut conn, |conn: &mut DbConn| {
+            let mut facts = AuditFacts::default();
+            // The work runs in a savepoint: its changes roll back on any error, the event stays.
+            let result = conn.transaction(|conn: &mut DbConn| {
+                let agency = repo::reference::agency_facts(conn, &actor.agency)?
+                    .ok_or(ApiError::UnknownAgency)?;
+                let mut unit = Unit {
+                    conn,
+                    actor: &actor,
+                    agency,
+                    now,
+                    audit: AuditFacts::default(),
+                    state: &state,
+                };
+                let result = work(&mut unit);
+                facts = std::mem::take(&mut unit.audit);
+                result
+            });
+            let status = match &result {
+                Ok(_) => success,
+                Err(error) => error.status_code(),
             };
-            work(&mut unit)
-        };
-        match mode {
-            TxMode::Write => db::write_tx(&mut conn, body),
-            TxMode::Read => {
-                use diesel::Connection;
-                DbConn::transaction(&mut conn, body)
-            }
-        }
+            let denial = result.as_ref().err().map(ApiError::code);
+            let event = event(
+                &meta,
+                EventActor::from(&actor),
+                action,
+                status,
+                facts,
+                denial,
+                now,
+            );
+            let head = chain::append(conn, &event, &state.keys.audit).map_err(|error| {
+                tracing::error!(%error, "the audit event could not be stored; rolling back");
+                ApiError::Unavailable
+            })?;
+            Ok::<_, ApiError>((result, head))
+        });
+        committed.map(|(result, (seq, hash))| {
+            state.witness.committed(seq, hash);
+            result
+        })
+    })
+    .await??;
+    outcome
+}
+
+/// Runs `work` without an audit event: only for the reference data that API.md §10 exempts
+/// (authenticated `GET areas` and `GET agencies`). The caller's agency is still checked.
+pub async fn run_unaudited<T, F>(req: &HttpRequest, actor: Actor, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+{
+    let state = state_of(req)?;
+    web::block(move || {
+        let mut conn = state.pool.get()?;
+        DbConn::transaction(&mut conn, |conn| {
+            repo::reference::agency_facts(conn, &actor.agency)?.ok_or(ApiError::UnknownAgency)?;
+            work(conn)
+        })
     })
     .await?
 }

@@ -42,6 +42,10 @@ impl FromRequest for Actor {
         let result = state
             .auth
             .authenticate_header(header, state.clock.now())
+            .inspect(|actor| {
+                // For the audit fallback: who sent a request that fails later (a bad body, say).
+                req.extensions_mut().insert(actor.clone());
+            })
             .map_err(|reason| {
                 tracing::debug!(%reason, "token refused");
                 req.extensions_mut().insert(AuthFailure(reason));

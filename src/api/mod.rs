@@ -1,5 +1,6 @@
 //! The HTTP API under `/api/v1`, one module per resource.
 
+pub mod audit;
 pub mod extract;
 pub mod ops;
 pub mod reference;
@@ -11,5 +12,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(reference::list_areas)
         .service(reference::list_agencies)
-        .service(reference::create_agency);
+        .service(reference::create_agency)
+        .service(audit::search)
+        .service(audit::export)
+        .service(audit::verify)
+        .service(audit::checkpoints)
+        .service(audit::anomalies);
 }

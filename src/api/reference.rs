@@ -1,17 +1,18 @@
 //! Reference data (API.md §4): partnership areas and the agency registry.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::extract::ApiJson;
+use crate::audit::Action;
 use crate::auth::Actor;
 use crate::authz::Resource;
 use crate::domain::agency;
 use crate::error::{ApiError, Problem};
 use crate::repo::reference::{self as repo, AgencyRow};
-use crate::state::AppState;
-use crate::unit::{self, TxMode};
+use crate::unit;
 
 /// A partnership area (partnerskapsområde).
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,14 +69,8 @@ pub struct NewAgency {
     security(("bearer" = []))
 )]
 #[get("/areas")]
-pub async fn list_areas(
-    state: web::Data<AppState>,
-    actor: Actor,
-) -> Result<HttpResponse, ApiError> {
-    let areas = unit::run(&state, actor, TxMode::Read, |unit| {
-        Ok(repo::areas(unit.conn)?)
-    })
-    .await?;
+pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+    let areas = unit::run_unaudited(&req, actor, |conn| Ok(repo::areas(conn)?)).await?;
     let views: Vec<AreaView> = areas
         .into_iter()
         .map(|a| AreaView {
@@ -98,14 +93,8 @@ pub async fn list_areas(
     security(("bearer" = []))
 )]
 #[get("/agencies")]
-pub async fn list_agencies(
-    state: web::Data<AppState>,
-    actor: Actor,
-) -> Result<HttpResponse, ApiError> {
-    let agencies = unit::run(&state, actor, TxMode::Read, |unit| {
-        Ok(repo::agencies(unit.conn)?)
-    })
-    .await?;
+pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+    let agencies = unit::run_unaudited(&req, actor, |conn| Ok(repo::agencies(conn)?)).await?;
     let views: Vec<AgencyView> = agencies.into_iter().map(AgencyView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -129,32 +118,38 @@ pub async fn list_agencies(
 )]
 #[post("/agencies")]
 pub async fn create_agency(
-    state: web::Data<AppState>,
+    req: HttpRequest,
     actor: Actor,
     body: ApiJson<NewAgency>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let created = unit::run(&state, actor, TxMode::Write, move |unit| {
-        unit.authorize("agency.create", Resource::Registry)?;
-        let errors = agency::validate_new(&input.slug, &input.name, &input.kind);
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        if repo::agency_exists(unit.conn, &input.slug)? {
-            return Err(ApiError::Conflict(format!(
-                "an agency with slug {} is already registered",
-                input.slug
-            )));
-        }
-        let row = AgencyRow {
-            slug: input.slug,
-            name: input.name.trim().to_owned(),
-            kind: input.kind,
-            created_at: unit.now.naive_utc(),
-        };
-        repo::insert_agency(unit.conn, &row)?;
-        Ok(row)
-    })
+    let created = unit::run(
+        &req,
+        actor,
+        Action::AgencyCreate,
+        StatusCode::CREATED,
+        move |unit| {
+            unit.authorize(Action::AgencyCreate, Resource::Registry)?;
+            let errors = agency::validate_new(&input.slug, &input.name, &input.kind);
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            if repo::agency_exists(unit.conn, &input.slug)? {
+                return Err(ApiError::Conflict(format!(
+                    "an agency with slug {} is already registered",
+                    input.slug
+                )));
+            }
+            let row = AgencyRow {
+                slug: input.slug,
+                name: input.name.trim().to_owned(),
+                kind: input.kind,
+                created_at: unit.now.naive_utc(),
+            };
+            repo::insert_agency(unit.conn, &row)?;
+            Ok(row)
+        },
+    )
     .await?;
     Ok(HttpResponse::Created().json(AgencyView::from(created)))
 }

@@ -44,6 +44,8 @@ pub struct AgencyFacts {
 pub enum Resource {
     /// The agency registry.
     Registry,
+    /// The audit log.
+    AuditLog,
 }
 
 /// One decision: allowed or not, and the ids of the policies that decided it.
@@ -271,12 +273,10 @@ impl PolicyEngine {
             .map_err(|e| e.to_string())?,
         );
         let resource_uid = match resource {
-            Resource::Registry => {
-                let registry = uid("Registry", "agencies")?;
-                entities.push(Entity::new_no_attrs(registry.clone(), HashSet::new()));
-                registry
-            }
+            Resource::Registry => uid("Registry", "agencies")?,
+            Resource::AuditLog => uid("AuditLog", "main")?,
         };
+        entities.push(Entity::new_no_attrs(resource_uid.clone(), HashSet::new()));
         let entities =
             Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
         let request = Request::new(

@@ -249,3 +249,99 @@ fn json_logs_are_one_object_per_line_without_tokens_or_query_strings() {
         assert!(!logs.contains(secret), "the log holds {secret:.20}…");
     }
 }
+
+fn audit_cli_round_trip(database_url: String, tamper: &dyn Fn(&str)) {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(root.path(), database_url.clone());
+    let (mut server, port) = Server::spawn(root.path(), &env);
+    assert!(server.wait_ready(Duration::from_secs(60)));
+    for _ in 0..5 {
+        get(port, "/api/v1/areas", None).expect("answer");
+    }
+    server.stop();
+
+    let verify = cli(root.path(), &env, &["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&verify.stdout).into_owned();
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(
+        stdout.contains("5 events and 1 checkpoints verified"),
+        "a checkpoint was signed at shutdown: {stdout}"
+    );
+
+    let export = cli(
+        root.path(),
+        &env,
+        &["audit", "export", "--format", "ndjson"],
+    );
+    assert!(export.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines
+        .iter()
+        .all(|e| e["action"] == "auth.failed" && e["method"] == "GET"));
+    let csv = cli(
+        root.path(),
+        &env,
+        &[
+            "audit",
+            "export",
+            "--format",
+            "csv",
+            "--from",
+            "2000-01-01T00:00:00Z",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&csv.stdout).starts_with("seq,id,at,actor,action"));
+    assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), 6);
+
+    tamper(&database_url);
+    let verify = cli(root.path(), &env, &["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&verify.stdout).into_owned();
+    assert_eq!(verify.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("first bad seq 3"), "{stdout}");
+}
+
+#[test]
+fn sqlite_audit_verify_and_export_from_the_command_line() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let path = root.path().join("audit.db");
+    audit_cli_round_trip(format!("sqlite://{}", path.display()), &|_| {
+        use diesel::connection::SimpleConnection;
+        let mut conn =
+            <diesel::SqliteConnection as diesel::Connection>::establish(&path.to_string_lossy())
+                .expect("open");
+        conn.batch_execute("DROP TRIGGER audit_events_no_update; UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 3;")
+            .expect("tamper");
+    });
+}
+
+#[test]
+fn postgres_audit_verify_and_export_from_the_command_line() {
+    let Some(url) = pg::fresh_database() else {
+        return;
+    };
+    audit_cli_round_trip(url, &|url| {
+        use diesel::connection::SimpleConnection;
+        let mut conn =
+            <diesel::PgConnection as diesel::Connection>::establish(url).expect("connect");
+        conn.batch_execute("ALTER TABLE audit_events DISABLE TRIGGER USER; UPDATE audit_events SET reason = 'nothing to see' WHERE seq = 3;")
+            .expect("tamper");
+    });
+}
+
+#[test]
+fn audit_verify_exits_2_when_the_log_cannot_be_read() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(root.path(), "postgres://nobody@127.0.0.1:1/none".to_owned());
+    let verify = cli(root.path(), &env, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&verify.stdout).contains("TAMPERED"));
+}

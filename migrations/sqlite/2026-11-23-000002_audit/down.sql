@@ -1,0 +1,3 @@
+DROP TABLE audit_checkpoints;
+DROP TABLE audit_event_cases;
+DROP TABLE audit_events;

@@ -1,0 +1,433 @@
+//! Appending to the chain, signing checkpoints, and verifying the whole log.
+//!
+//! An append happens at the very end of a unit of work, inside its transaction: the chain head
+//! is locked only from that moment until the commit (PostgreSQL: a transaction-scoped advisory
+//! lock; SQLite: the write lock `BEGIN IMMEDIATE` already holds), so no global lock is held
+//! across a request's own work, and the event commits or rolls back with the write it records.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use ring::signature::{UnparsedPublicKey, ED25519};
+use serde::{Deserialize, Serialize};
+
+use super::{canonical, chain_hash, checkpoint_message, AuditEvent, EventActor, NewEvent};
+use crate::crypto::keys::{hex, Ed25519Key};
+use crate::db::schema::{audit_checkpoints, audit_event_cases, audit_events};
+use crate::db::DbConn;
+
+/// A checkpoint is signed at least every this many events (and every 60 s, and at shutdown).
+pub const CHECKPOINT_EVERY: i64 = 1000;
+/// `prev_hash` of the first event.
+pub const GENESIS: [u8; 32] = [0; 32];
+/// The newest head this instance committed, signed like a checkpoint and kept beside the keys,
+/// outside the database: an attacker with database access alone cannot cut the log back past
+/// it unnoticed. Rewritten at most every 250 ms and at shutdown.
+pub const WITNESS_FILE: &str = "audit-witness.json";
+const CHAIN_LOCK_KEY: i64 = 0x5349_475f_4155_4454; // "SIG_AUDT"
+const VERIFY_BATCH: i64 = 5_000;
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct EventRow {
+    pub seq: i64,
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub actor_sub: Option<String>,
+    pub actor_name: Option<String>,
+    pub actor_agency: Option<String>,
+    pub actor_roles: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub status: i32,
+    pub case_ids: String,
+    pub categories: String,
+    pub consent_id: Option<String>,
+    pub reason: String,
+    pub request_id: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+impl EventRow {
+    fn new(seq: i64, e: &NewEvent, prev_hash: Vec<u8>, hash: Vec<u8>) -> Self {
+        Self {
+            seq,
+            id: e.id.clone(),
+            at: e.at,
+            actor_sub: e.actor.sub.clone(),
+            actor_name: e.actor.name.clone(),
+            actor_agency: e.actor.agency.clone(),
+            actor_roles: e.actor.roles.as_deref().map(json_list),
+            action: e.action.clone(),
+            outcome: e.outcome.clone(),
+            status: e.status,
+            case_ids: json_list(&e.case_ids),
+            categories: json_list(&e.categories),
+            consent_id: e.consent_id.clone(),
+            reason: e.reason.clone(),
+            request_id: e.request_id.clone(),
+            method: e.method.clone(),
+            path: e.path.clone(),
+            prev_hash,
+            hash,
+        }
+    }
+
+    /// The event; `None` when a stored list is not readable JSON (only tampering does that).
+    pub fn into_event(self) -> Option<AuditEvent> {
+        let list = |text: &str| serde_json::from_str::<Vec<String>>(text).ok();
+        let roles = match self.actor_roles.as_deref() {
+            Some(text) => Some(list(text)?),
+            None => None,
+        };
+        Some(AuditEvent {
+            seq: self.seq,
+            id: self.id,
+            at: self.at,
+            actor: EventActor {
+                sub: self.actor_sub,
+                name: self.actor_name,
+                agency: self.actor_agency,
+                roles,
+            },
+            action: self.action,
+            outcome: self.outcome,
+            status: self.status,
+            case_ids: list(&self.case_ids)?,
+            categories: list(&self.categories)?,
+            consent_id: self.consent_id,
+            reason: self.reason,
+            request_id: self.request_id,
+            method: self.method,
+            path: self.path,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// A signed checkpoint.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize, Deserialize,
+)]
+#[diesel(table_name = audit_checkpoints)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub at: NaiveDateTime,
+    pub signature: Vec<u8>,
+    pub key_id: String,
+}
+
+fn lock_chain(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")).execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The last event's `seq` and `hash`.
+pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
+    audit_events::table
+        .select((audit_events::seq, audit_events::hash))
+        .order(audit_events::seq.desc())
+        .first(conn)
+        .optional()
+}
+
+/// Appends `event` to the chain in the current transaction and returns its `seq` and `hash`.
+/// Every [`CHECKPOINT_EVERY`] events the same transaction also signs a checkpoint.
+pub fn append(
+    conn: &mut DbConn,
+    event: &NewEvent,
+    signer: &Ed25519Key,
+) -> QueryResult<(i64, [u8; 32])> {
+    lock_chain(conn)?;
+    let (seq, prev_hash) = match head(conn)? {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_vec()),
+    };
+    let hash = chain_hash(&prev_hash, &canonical(seq, event));
+    diesel::insert_into(audit_events::table)
+        .values(EventRow::new(seq, event, prev_hash, hash.to_vec()))
+        .execute(conn)?;
+    let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
+    case_ids.sort();
+    case_ids.dedup();
+    for case_id in case_ids {
+        diesel::insert_into(audit_event_cases::table)
+            .values((
+                audit_event_cases::case_id.eq(case_id),
+                audit_event_cases::seq.eq(seq),
+            ))
+            .execute(conn)?;
+    }
+    if seq % CHECKPOINT_EVERY == 0 {
+        write_checkpoint(conn, seq, &hash, event.at, signer)?;
+    }
+    Ok((seq, hash))
+}
+
+fn write_checkpoint(
+    conn: &mut DbConn,
+    seq: i64,
+    hash: &[u8],
+    at: NaiveDateTime,
+    signer: &Ed25519Key,
+) -> QueryResult<Checkpoint> {
+    let checkpoint = sign_head(signer, seq, hash, at);
+    diesel::insert_into(audit_checkpoints::table)
+        .values(&checkpoint)
+        .execute(conn)?;
+    Ok(checkpoint)
+}
+
+/// Signs a checkpoint over the current head unless one already covers it; returns the
+/// newest checkpoint. Run in a write transaction.
+pub fn checkpoint_head(
+    conn: &mut DbConn,
+    signer: &Ed25519Key,
+    at: NaiveDateTime,
+) -> QueryResult<Option<Checkpoint>> {
+    lock_chain(conn)?;
+    let Some((seq, hash)) = head(conn)? else {
+        return Ok(None);
+    };
+    if let Some(last) = latest_checkpoint(conn)? {
+        if last.seq >= seq {
+            return Ok(Some(last));
+        }
+    }
+    write_checkpoint(conn, seq, &hash, at, signer).map(Some)
+}
+
+pub fn latest_checkpoint(conn: &mut DbConn) -> QueryResult<Option<Checkpoint>> {
+    audit_checkpoints::table
+        .select(Checkpoint::as_select())
+        .order(audit_checkpoints::seq.desc())
+        .first(conn)
+        .optional()
+}
+
+pub fn checkpoints(conn: &mut DbConn) -> QueryResult<Vec<Checkpoint>> {
+    audit_checkpoints::table
+        .select(Checkpoint::as_select())
+        .order(audit_checkpoints::seq.asc())
+        .load(conn)
+}
+
+/// Signs `(seq, hash, at)` with the audit key.
+pub fn sign_head(signer: &Ed25519Key, seq: i64, hash: &[u8], at: NaiveDateTime) -> Checkpoint {
+    let signature = signer
+        .pair
+        .sign(checkpoint_message(seq, hash, &at).as_bytes());
+    Checkpoint {
+        seq,
+        hash: hash.to_vec(),
+        at,
+        signature: signature.as_ref().to_vec(),
+        key_id: signer.key_id.clone(),
+    }
+}
+
+/// Records a signed head in `dir/audit-witness.json` (a temporary file, then renamed).
+pub fn write_witness(dir: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = dir.join(format!("{WITNESS_FILE}.tmp-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(&serde_json::to_vec(checkpoint).map_err(std::io::Error::other)?)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, dir.join(WITNESS_FILE))
+}
+
+/// The witness in `dir`, if this instance has written one. A witness that cannot be read is an
+/// error: it may have been tampered with.
+pub fn read_witness(dir: &Path) -> Result<Option<Checkpoint>, String> {
+    match std::fs::read(dir.join(WITNESS_FILE)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| format!("{WITNESS_FILE} is not readable")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{WITNESS_FILE}: {e}")),
+    }
+}
+
+/// The result of verifying the log (API.md §10 `GET /audit/verify`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    pub events_verified: i64,
+    pub checkpoints_verified: i64,
+    pub head: Option<(i64, Vec<u8>)>,
+    /// The first bad `seq` and why.
+    pub failure: Option<(i64, String)>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+fn keep_first(failure: &mut Option<(i64, String)>, seq: i64, reason: String) {
+    if failure.as_ref().is_none_or(|(first, _)| seq < *first) {
+        *failure = Some((seq, reason));
+    }
+}
+
+/// Verifies every event's place and hash, every checkpoint's signature and hash, and that the
+/// log still reaches the `witness` checkpoint. Reads in batches; never loads the whole log.
+pub fn verify(
+    conn: &mut DbConn,
+    public_key: &[u8],
+    witness: Option<&Checkpoint>,
+) -> QueryResult<Verification> {
+    let key = UnparsedPublicKey::new(&ED25519, public_key);
+    let mut failure: Option<(i64, String)> = None;
+    // Checkpoints first: signatures need no events.
+    let mut pending: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
+    let mut checkpoints_verified = 0;
+    for checkpoint in checkpoints(conn)? {
+        let message = checkpoint_message(checkpoint.seq, &checkpoint.hash, &checkpoint.at);
+        if key
+            .verify(message.as_bytes(), &checkpoint.signature)
+            .is_err()
+        {
+            keep_first(
+                &mut failure,
+                checkpoint.seq,
+                "the checkpoint's signature does not verify with the audit key".to_owned(),
+            );
+        } else {
+            checkpoints_verified += 1;
+        }
+        pending.insert(checkpoint.seq, checkpoint.hash);
+    }
+    // The witness: a signed head kept outside the database. The log must still reach it.
+    let mut witness_seq = None;
+    if let Some(witness) = witness {
+        let message = checkpoint_message(witness.seq, &witness.hash, &witness.at);
+        if key.verify(message.as_bytes(), &witness.signature).is_err() {
+            keep_first(
+                &mut failure,
+                witness.seq,
+                format!("{WITNESS_FILE} holds a head whose signature does not verify"),
+            );
+        } else if pending
+            .get(&witness.seq)
+            .is_some_and(|hash| *hash != witness.hash)
+        {
+            keep_first(
+                &mut failure,
+                witness.seq,
+                format!("a checkpoint disagrees with the head recorded in {WITNESS_FILE}"),
+            );
+        } else {
+            pending.insert(witness.seq, witness.hash.clone());
+            witness_seq = Some(witness.seq);
+        }
+    }
+
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS.to_vec();
+    let mut events_verified = 0;
+    let mut head = None;
+    'batches: loop {
+        let batch: Vec<EventRow> = audit_events::table
+            .select(EventRow::as_select())
+            .filter(audit_events::seq.ge(expected_seq))
+            .order(audit_events::seq.asc())
+            .limit(VERIFY_BATCH)
+            .load(conn)?;
+        if batch.is_empty() {
+            break;
+        }
+        for row in batch {
+            let seq = row.seq;
+            if seq != expected_seq {
+                keep_first(
+                    &mut failure,
+                    expected_seq,
+                    format!("event {expected_seq} is missing (the next stored event is {seq})"),
+                );
+                break 'batches;
+            }
+            if row.prev_hash != prev_hash {
+                keep_first(
+                    &mut failure,
+                    seq,
+                    "prev_hash does not link to the previous event's hash".to_owned(),
+                );
+                break 'batches;
+            }
+            let stored_hash = row.hash.clone();
+            let Some(event) = row.into_event() else {
+                keep_first(
+                    &mut failure,
+                    seq,
+                    "a stored field is not readable".to_owned(),
+                );
+                break 'batches;
+            };
+            let computed = chain_hash(&prev_hash, &canonical(seq, &event.as_new()));
+            if computed.as_slice() != stored_hash.as_slice() {
+                keep_first(
+                    &mut failure,
+                    seq,
+                    "the hash does not match the event's content".to_owned(),
+                );
+                break 'batches;
+            }
+            if let Some(expected) = pending.remove(&seq) {
+                if expected != stored_hash {
+                    keep_first(
+                        &mut failure,
+                        seq,
+                        "the event's hash differs from a signed checkpoint or the witnessed head"
+                            .to_owned(),
+                    );
+                    break 'batches;
+                }
+            }
+            events_verified += 1;
+            head = Some((seq, stored_hash.clone()));
+            prev_hash = stored_hash;
+            expected_seq += 1;
+        }
+    }
+    if failure.is_none() {
+        if let Some((&seq, _)) = pending.iter().next() {
+            let reason = if Some(seq) == witness_seq {
+                format!("event {seq}, recorded as the head in {WITNESS_FILE}, is missing: the log was cut")
+            } else {
+                format!("a signed checkpoint names event {seq}, which is missing: the log was cut")
+            };
+            keep_first(&mut failure, seq, reason);
+        }
+    }
+    Ok(Verification {
+        events_verified,
+        checkpoints_verified,
+        head,
+        failure,
+    })
+}
+
+/// Lowercase hex of a hash, for messages and the API.
+pub fn hash_hex(hash: &[u8]) -> String {
+    hex(hash)
+}

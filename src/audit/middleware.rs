@@ -1,0 +1,145 @@
+//! The fallback that makes "exactly one event per request" hold for requests that never reach
+//! a unit of work: refused tokens (`auth.failed`), bodies or ids that do not parse, unknown
+//! routes, wrong methods. It wraps the whole `/api/v1` scope; a request whose unit already wrote
+//! its event carries [`AuditRecorded`] and passes untouched. If the fallback event cannot be
+//! stored, the response becomes 503.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, ResponseError};
+
+use super::{chain, Action, EventActor};
+use crate::auth::Actor;
+use crate::db;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::unit::{self, AuditFacts, AuditRecorded, RequestMeta};
+
+/// The action a route stands for.
+pub fn action_for(method: &Method, pattern: Option<&str>) -> Action {
+    const CASE: &str = "/api/v1/cases/{id}";
+    let Some(pattern) = pattern else {
+        return Action::RequestUnmatched;
+    };
+    let method = method.as_str();
+    if let Some(rest) = pattern.strip_prefix(CASE) {
+        return match (method, rest) {
+            ("GET", "") => Action::CaseRead,
+            ("PATCH", "") => Action::CaseUpdate,
+            ("GET", "/consents") => Action::ConsentList,
+            ("POST", "/consents") => Action::ConsentCreate,
+            ("POST", "/consents/{consent_id}/revoke") => Action::ConsentRevoke,
+            ("GET", "/access") => Action::AccessRead,
+            ("GET", "/access-log") => Action::AccessLogRead,
+            ("GET", "/plan") => Action::PlanRead,
+            ("PUT", "/plan") => Action::PlanUpdate,
+            ("POST", "/plan/agree") => Action::PlanAgree,
+            ("PATCH", "/plan/measures/{measure_id}") => Action::PlanMeasureUpdate,
+            ("POST", "/plan/follow-ups") => Action::PlanFollowUpCreate,
+            ("GET", "/plan/versions") | ("GET", "/plan/versions/{version}") => {
+                Action::PlanVersionsRead
+            }
+            ("GET", "/notes") => Action::NoteList,
+            ("POST", "/notes") => Action::NoteCreate,
+            _ => Action::RequestUnmatched,
+        };
+    }
+    match (method, pattern) {
+        ("POST", "/api/v1/agencies") => Action::AgencyCreate,
+        ("GET", "/api/v1/cases") => Action::CaseList,
+        ("POST", "/api/v1/cases") => Action::CaseCreate,
+        ("GET", "/api/v1/audit/events") => Action::AuditSearch,
+        ("GET", "/api/v1/audit/events/export") => Action::AuditExport,
+        ("GET", "/api/v1/audit/verify") => Action::AuditVerify,
+        ("GET", "/api/v1/audit/checkpoints") => Action::AuditCheckpoints,
+        ("GET", "/api/v1/audit/anomalies") => Action::AuditAnomalies,
+        ("GET", "/api/v1/stats") => Action::StatsRead,
+        _ => Action::RequestUnmatched,
+    }
+}
+
+/// Authenticated reads of reference data are not audited (API.md §10).
+fn exempt(method: &Method, pattern: Option<&str>, status: StatusCode) -> bool {
+    method == Method::GET
+        && matches!(pattern, Some("/api/v1/areas") | Some("/api/v1/agencies"))
+        && status != StatusCode::UNAUTHORIZED
+}
+
+pub async fn fallback(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let request = response.request().clone();
+    if request.extensions().contains::<AuditRecorded>() {
+        return Ok(response.map_into_left_body());
+    }
+    let status = response.status();
+    let pattern = request.match_pattern();
+    let method = request.method().clone();
+    if exempt(&method, pattern.as_deref(), status) {
+        return Ok(response.map_into_left_body());
+    }
+    let Some(state) = request
+        .app_data::<web::Data<AppState>>()
+        .map(|d| d.get_ref().clone())
+    else {
+        return Ok(response.map_into_left_body());
+    };
+    let actor = request.extensions().get::<Actor>().map(EventActor::from);
+    let action = if status == StatusCode::UNAUTHORIZED {
+        Action::AuthFailed
+    } else {
+        action_for(&method, pattern.as_deref())
+    };
+    let code = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<ApiError>())
+        .map(|error| error.code().to_owned())
+        .unwrap_or_else(|| status.as_str().to_owned());
+    // A well-formed case id in the path names the case the request was about.
+    let facts = AuditFacts {
+        case_ids: request
+            .match_info()
+            .get("id")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .map(|id| vec![id.to_string()])
+            .unwrap_or_default(),
+        ..AuditFacts::default()
+    };
+    let meta = RequestMeta::of(&request);
+    let now = state.clock.now();
+    let denial = (!status.is_success()).then_some(code.as_str());
+    let event = unit::event(
+        &meta,
+        actor.unwrap_or_default(),
+        action,
+        status,
+        facts,
+        denial,
+        now,
+    );
+    let stored = web::block(move || {
+        let mut conn = state.pool.get()?;
+        let head = db::write_tx(&mut conn, |conn| {
+            chain::append(conn, &event, &state.keys.audit)
+        })?;
+        state.witness.committed(head.0, head.1);
+        Ok::<_, ApiError>(())
+    })
+    .await
+    .map_err(ApiError::from)
+    .and_then(|stored| stored);
+    match stored {
+        Ok(()) => Ok(response.map_into_left_body()),
+        Err(error) => {
+            tracing::error!(%error, "the audit event of a refused request could not be stored");
+            let (request, _) = response.into_parts();
+            let replaced = ApiError::Unavailable.error_response();
+            Ok(ServiceResponse::new(request, replaced).map_into_right_body())
+        }
+    }
+}

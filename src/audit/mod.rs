@@ -1,0 +1,347 @@
+//! The audit log (API.md §10): one event per request, in a SHA-256 hash chain, with signed
+//! checkpoints, append-only in the database itself.
+//!
+//! Canonical encoding (what an auditor re-computes with their own tool): the event as compact
+//! JSON (no spaces) with its keys in this fixed, alphabetical order — `action`, `actor` (`agency`,
+//! `name`, `roles`, `sub`), `at`, `case_ids`, `categories`, `consent_id`, `id`, `method`,
+//! `outcome`, `path`, `reason`, `request_id`, `seq`, `status` — absent values as `null`, strings
+//! escaped as JSON requires (non-ASCII left as UTF-8), `at` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+//! `hash = SHA-256(prev_hash ‖ canonical)` over the raw 32 bytes of `prev_hash` (32 zero bytes
+//! for `seq` 1) followed by the canonical bytes. Checkpoints sign the UTF-8 text
+//! `"{seq}\n{hash}\n{at}"` (hash in lowercase hex) with the audit Ed25519 key.
+
+pub mod chain;
+pub mod export;
+pub mod middleware;
+pub mod query;
+pub mod witness;
+
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::clock::rfc3339;
+use crate::crypto::keys::hex;
+
+/// Every action of API.md §10, plus `request.unmatched` for requests to no route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    CaseCreate,
+    CaseList,
+    CaseRead,
+    CaseUpdate,
+    ConsentCreate,
+    ConsentList,
+    ConsentRevoke,
+    PlanRead,
+    PlanUpdate,
+    PlanAgree,
+    PlanMeasureUpdate,
+    PlanFollowUpCreate,
+    PlanVersionsRead,
+    NoteCreate,
+    NoteList,
+    AccessRead,
+    AccessLogRead,
+    AuditSearch,
+    AuditExport,
+    AuditVerify,
+    AuditAnomalies,
+    AuditCheckpoints,
+    StatsRead,
+    AgencyCreate,
+    AuthFailed,
+    RequestUnmatched,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::CaseCreate => "case.create",
+            Action::CaseList => "case.list",
+            Action::CaseRead => "case.read",
+            Action::CaseUpdate => "case.update",
+            Action::ConsentCreate => "consent.create",
+            Action::ConsentList => "consent.list",
+            Action::ConsentRevoke => "consent.revoke",
+            Action::PlanRead => "plan.read",
+            Action::PlanUpdate => "plan.update",
+            Action::PlanAgree => "plan.agree",
+            Action::PlanMeasureUpdate => "plan.measure.update",
+            Action::PlanFollowUpCreate => "plan.follow_up.create",
+            Action::PlanVersionsRead => "plan.versions.read",
+            Action::NoteCreate => "note.create",
+            Action::NoteList => "note.list",
+            Action::AccessRead => "access.read",
+            Action::AccessLogRead => "access_log.read",
+            Action::AuditSearch => "audit.search",
+            Action::AuditExport => "audit.export",
+            Action::AuditVerify => "audit.verify",
+            Action::AuditAnomalies => "audit.anomalies",
+            Action::AuditCheckpoints => "audit.checkpoints",
+            Action::StatsRead => "stats.read",
+            Action::AgencyCreate => "agency.create",
+            Action::AuthFailed => "auth.failed",
+            Action::RequestUnmatched => "request.unmatched",
+        }
+    }
+}
+
+/// `allowed` below 400, `denied` for 4xx, `error` for 5xx.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Error,
+}
+
+impl Outcome {
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            0..=399 => Outcome::Allowed,
+            400..=499 => Outcome::Denied,
+            _ => Outcome::Error,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// Who acted, as recorded: the token's identity, or nothing for `auth.failed`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct EventActor {
+    pub sub: Option<String>,
+    pub name: Option<String>,
+    pub agency: Option<String>,
+    pub roles: Option<Vec<String>>,
+}
+
+impl From<&Actor> for EventActor {
+    fn from(actor: &Actor) -> Self {
+        Self {
+            sub: Some(actor.sub.clone()),
+            name: Some(actor.name.clone()),
+            agency: Some(actor.agency.clone()),
+            roles: Some(actor.roles.iter().map(|r| r.as_str().to_owned()).collect()),
+        }
+    }
+}
+
+/// An event before it joins the chain (no `seq` or hashes yet).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub actor: EventActor,
+    pub action: String,
+    pub outcome: String,
+    pub status: i32,
+    pub case_ids: Vec<String>,
+    pub categories: Vec<String>,
+    pub consent_id: Option<String>,
+    pub reason: String,
+    pub request_id: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+}
+
+/// An event as stored and as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub id: String,
+    #[serde(serialize_with = "crate::clock::api_time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: NaiveDateTime,
+    pub actor: EventActor,
+    pub action: String,
+    pub outcome: String,
+    pub status: i32,
+    pub case_ids: Vec<String>,
+    pub categories: Vec<String>,
+    pub consent_id: Option<String>,
+    pub reason: String,
+    pub request_id: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    #[serde(serialize_with = "as_hex")]
+    #[schema(value_type = String)]
+    pub prev_hash: Vec<u8>,
+    #[serde(serialize_with = "as_hex")]
+    #[schema(value_type = String)]
+    pub hash: Vec<u8>,
+}
+
+fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex(bytes))
+}
+
+/// Times in the log carry microseconds, as both databases store them.
+pub fn to_micros(at: DateTime<Utc>) -> NaiveDateTime {
+    let naive = at.naive_utc();
+    naive
+        .with_nanosecond(naive.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(naive)
+}
+
+/// The canonical bytes of an event at `seq` (see the module documentation).
+pub fn canonical(seq: i64, e: &NewEvent) -> Vec<u8> {
+    fn s<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+    }
+    let at = rfc3339(&DateTime::<Utc>::from_naive_utc_and_offset(e.at, Utc));
+    format!(
+        "{{\"action\":{},\"actor\":{{\"agency\":{},\"name\":{},\"roles\":{},\"sub\":{}}},\"at\":{},\
+         \"case_ids\":{},\"categories\":{},\"consent_id\":{},\"id\":{},\"method\":{},\"outcome\":{},\
+         \"path\":{},\"reason\":{},\"request_id\":{},\"seq\":{},\"status\":{}}}",
+        s(&e.action),
+        s(&e.actor.agency),
+        s(&e.actor.name),
+        s(&e.actor.roles),
+        s(&e.actor.sub),
+        s(&at),
+        s(&e.case_ids),
+        s(&e.categories),
+        s(&e.consent_id),
+        s(&e.id),
+        s(&e.method),
+        s(&e.outcome),
+        s(&e.path),
+        s(&e.reason),
+        s(&e.request_id),
+        seq,
+        e.status,
+    )
+    .into_bytes()
+}
+
+/// `SHA-256(prev_hash ‖ canonical)`.
+pub fn chain_hash(prev_hash: &[u8], canonical: &[u8]) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(prev_hash);
+    context.update(canonical);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}
+
+/// The message a checkpoint signs.
+pub fn checkpoint_message(seq: i64, hash: &[u8], at: &NaiveDateTime) -> String {
+    format!(
+        "{seq}\n{}\n{}",
+        hex(hash),
+        rfc3339(&DateTime::<Utc>::from_naive_utc_and_offset(*at, Utc))
+    )
+}
+
+impl AuditEvent {
+    pub fn as_new(&self) -> NewEvent {
+        NewEvent {
+            id: self.id.clone(),
+            at: self.at,
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            outcome: self.outcome.clone(),
+            status: self.status,
+            case_ids: self.case_ids.clone(),
+            categories: self.categories.clone(),
+            consent_id: self.consent_id.clone(),
+            reason: self.reason.clone(),
+            request_id: self.request_id.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> NewEvent {
+        NewEvent {
+            id: "0192f0c4-0000-7000-8000-000000000001".to_owned(),
+            at: NaiveDateTime::parse_from_str("2026-11-23 09:15:00.123456", "%Y-%m-%d %H:%M:%S%.f")
+                .unwrap(),
+            actor: EventActor {
+                sub: Some("po-1".to_owned()),
+                name: Some("Per \"P\" Nilsson".to_owned()),
+                agency: Some("polisen-orebro".to_owned()),
+                roles: Some(vec!["police_officer".to_owned()]),
+            },
+            action: "case.read".to_owned(),
+            outcome: "allowed".to_owned(),
+            status: 200,
+            case_ids: vec!["c1".to_owned()],
+            categories: vec!["identity".to_owned(), "plan".to_owned()],
+            consent_id: None,
+            reason: "owner-reads-everything".to_owned(),
+            request_id: Some("r1".to_owned()),
+            method: Some("GET".to_owned()),
+            path: Some("/api/v1/cases/c1".to_owned()),
+        }
+    }
+
+    #[test]
+    fn canonical_encoding_is_the_documented_one() {
+        let text = String::from_utf8(canonical(7, &event())).unwrap();
+        assert_eq!(
+            text,
+            "{\"action\":\"case.read\",\"actor\":{\"agency\":\"polisen-orebro\",\"name\":\"Per \\\"P\\\" Nilsson\",\
+             \"roles\":[\"police_officer\"],\"sub\":\"po-1\"},\"at\":\"2026-11-23T09:15:00.123456Z\",\
+             \"case_ids\":[\"c1\"],\"categories\":[\"identity\",\"plan\"],\"consent_id\":null,\
+             \"id\":\"0192f0c4-0000-7000-8000-000000000001\",\"method\":\"GET\",\"outcome\":\"allowed\",\
+             \"path\":\"/api/v1/cases/c1\",\"reason\":\"owner-reads-everything\",\"request_id\":\"r1\",\
+             \"seq\":7,\"status\":200}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["actor"]["name"], "Per \"P\" Nilsson");
+    }
+
+    #[test]
+    fn every_field_changes_the_hash() {
+        let base = event();
+        let reference = chain_hash(&[0; 32], &canonical(1, &base));
+        let mut variants = Vec::new();
+        let mut e = base.clone();
+        e.status = 403;
+        variants.push(e);
+        let mut e = base.clone();
+        e.case_ids.push("c2".to_owned());
+        variants.push(e);
+        let mut e = base.clone();
+        e.actor.sub = Some("po-2".to_owned());
+        variants.push(e);
+        let mut e = base.clone();
+        e.at += chrono::Duration::microseconds(1);
+        variants.push(e);
+        for variant in variants {
+            assert_ne!(chain_hash(&[0; 32], &canonical(1, &variant)), reference);
+        }
+        assert_ne!(
+            chain_hash(&[0; 32], &canonical(2, &base)),
+            reference,
+            "seq is covered"
+        );
+        assert_ne!(
+            chain_hash(&[1; 32], &canonical(1, &base)),
+            reference,
+            "prev_hash is covered"
+        );
+    }
+
+    #[test]
+    fn outcome_follows_the_status() {
+        assert_eq!(Outcome::of_status(200), Outcome::Allowed);
+        assert_eq!(Outcome::of_status(201), Outcome::Allowed);
+        assert_eq!(Outcome::of_status(401), Outcome::Denied);
+        assert_eq!(Outcome::of_status(422), Outcome::Denied);
+        assert_eq!(Outcome::of_status(503), Outcome::Error);
+    }
+}

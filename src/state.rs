@@ -9,6 +9,7 @@ use crate::auth::Authenticator;
 use crate::authz::PolicyEngine;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::crypto::fields::FieldCrypto;
 use crate::crypto::keys::KeyStore;
 use crate::db::{self, Backend, DbError, Pool, PoolSettings};
 use crate::metrics::Metrics;
@@ -33,6 +34,7 @@ pub struct StateInner {
     pub policies: PolicyEngine,
     pub auth: Authenticator,
     pub keys: KeyStore,
+    pub crypto: FieldCrypto,
     pub clock: SharedClock,
     pub metrics: Metrics,
     /// The newest committed audit head, written outside the database.
@@ -73,6 +75,7 @@ impl AppState {
             },
         )?;
         let witness = Witness::new(config.data_dir.clone());
+        let crypto = FieldCrypto::new(&keys.field_key, &[]);
         Ok(Self(Arc::new(StateInner {
             backend: url.backend(),
             config,
@@ -80,6 +83,7 @@ impl AppState {
             policies,
             auth,
             keys,
+            crypto,
             clock,
             metrics: Metrics::new(),
             witness,

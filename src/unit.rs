@@ -14,7 +14,7 @@ use diesel::Connection;
 
 use crate::audit::{self, chain, Action, EventActor, NewEvent, Outcome};
 use crate::auth::Actor;
-use crate::authz::{AgencyFacts, Decision, Resource};
+use crate::authz::{AgencyFacts, Context, Decision, Resource};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::repo;
@@ -52,6 +52,39 @@ impl Unit<'_> {
     /// "Today" in Europe/Stockholm.
     pub fn today(&self) -> NaiveDate {
         crate::clock::stockholm_date(&self.now)
+    }
+
+    /// The policy set's decision, without turning a denial into an error.
+    pub fn decide_in(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
+        self.state
+            .policies
+            .decide_in(self.actor, &self.agency, action.as_str(), resource, context)
+    }
+
+    /// See [`crate::authz::PolicyEngine::consent_would_allow`].
+    pub fn consent_would_allow(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: &Context,
+    ) -> bool {
+        self.state.policies.consent_would_allow(
+            self.actor,
+            &self.agency,
+            action.as_str(),
+            resource,
+            context,
+        )
+    }
+
+    /// The policy engine, for questions about other principals (access explanations).
+    pub fn policies(&self) -> &crate::authz::PolicyEngine {
+        &self.state.policies
+    }
+
+    /// Field encryption and the blind index.
+    pub fn crypto(&self) -> &crate::crypto::fields::FieldCrypto {
+        &self.state.crypto
     }
 
     /// Asks the policy set; a denial becomes 403 `forbidden`.

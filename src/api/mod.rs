@@ -1,7 +1,10 @@
 //! The HTTP API under `/api/v1`, one module per resource.
 
 pub mod audit;
+pub mod cases;
+pub mod consents;
 pub mod extract;
+pub mod notes;
 pub mod ops;
 pub mod reference;
 
@@ -13,6 +16,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(reference::list_areas)
         .service(reference::list_agencies)
         .service(reference::create_agency)
+        .service(cases::list)
+        .service(cases::create)
+        .service(cases::read)
+        .service(cases::update)
+        .service(consents::list)
+        .service(consents::create)
+        .service(consents::revoke)
+        .service(notes::list)
+        .service(notes::create)
+        .service(notes::access_explained)
+        .service(notes::access_log)
         .service(audit::search)
         .service(audit::export)
         .service(audit::verify)

@@ -41,6 +41,8 @@ pub enum Action {
     PlanVersionsRead,
     NoteCreate,
     NoteList,
+    /// A policy question only (reading one note category); events say `note.list`.
+    NoteRead,
     AccessRead,
     AccessLogRead,
     AuditSearch,
@@ -72,6 +74,7 @@ impl Action {
             Action::PlanVersionsRead => "plan.versions.read",
             Action::NoteCreate => "note.create",
             Action::NoteList => "note.list",
+            Action::NoteRead => "note.read",
             Action::AccessRead => "access.read",
             Action::AccessLogRead => "access_log.read",
             Action::AuditSearch => "audit.search",

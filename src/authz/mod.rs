@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
-    EntityUid, Policy, PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
-    Validator,
+    Authorizer, Context as CedarContext, Decision as CedarDecision, Entities, Entity, EntityId,
+    EntityTypeName, EntityUid, Policy, PolicyId, PolicySet, Request, RestrictedExpression, Schema,
+    ValidationMode, Validator,
 };
 use miette::Diagnostic;
 
@@ -39,13 +39,45 @@ pub struct AgencyFacts {
     pub kind: String,
 }
 
+/// What a decision needs to know about a case, computed per request (never cached): the
+/// owner, the status, and whether its current consent is active now and whom and what it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseFacts {
+    pub id: String,
+    pub owner_agency: String,
+    pub status: String,
+    pub consent_active: bool,
+    pub consent_agencies: Vec<String>,
+    pub consent_categories: Vec<String>,
+}
+
 /// The resource of one decision.
 #[derive(Clone, Debug)]
 pub enum Resource {
     /// The agency registry.
     Registry,
+    /// The case register (create and list).
+    Cases,
     /// The audit log.
     AuditLog,
+    /// One case.
+    Case(CaseFacts),
+}
+
+/// The request context of `case.read` (`category`) and `note.read` (`category`, `own_agency`).
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub category: Option<String>,
+    pub own_agency: Option<bool>,
+}
+
+impl Context {
+    pub fn category(category: &str) -> Self {
+        Self {
+            category: Some(category.to_owned()),
+            own_agency: None,
+        }
+    }
 }
 
 /// One decision: allowed or not, and the ids of the policies that decided it.
@@ -221,7 +253,19 @@ impl PolicyEngine {
         action: &str,
         resource: &Resource,
     ) -> Decision {
-        match self.try_decide(actor, agency, action, resource) {
+        self.decide_in(actor, agency, action, resource, &Context::default())
+    }
+
+    /// As [`Self::decide`], with a request context.
+    pub fn decide_in(
+        &self,
+        actor: &Actor,
+        agency: &AgencyFacts,
+        action: &str,
+        resource: &Resource,
+        context: &Context,
+    ) -> Decision {
+        match self.try_decide(actor, agency, action, resource, context) {
             Ok(decision) => decision,
             Err(error) => {
                 tracing::error!(%error, action, "policy request could not be built; denying");
@@ -234,12 +278,40 @@ impl PolicyEngine {
         }
     }
 
+    /// Whether an active consent covering the caller's agency (and every category) would allow
+    /// what was just denied: the difference between `consent_required` and `forbidden`, asked of
+    /// the same policy set rather than a second copy of the rules.
+    pub fn consent_would_allow(
+        &self,
+        actor: &Actor,
+        agency: &AgencyFacts,
+        action: &str,
+        resource: &Resource,
+        context: &Context,
+    ) -> bool {
+        let Resource::Case(facts) = resource else {
+            return false;
+        };
+        let hypothetical = Resource::Case(CaseFacts {
+            consent_active: true,
+            consent_agencies: vec![agency.slug.clone()],
+            consent_categories: crate::domain::consent::CATEGORIES
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            ..facts.clone()
+        });
+        self.decide_in(actor, agency, action, &hypothetical, context)
+            .allowed
+    }
+
     fn try_decide(
         &self,
         actor: &Actor,
         agency: &AgencyFacts,
         action: &str,
         resource: &Resource,
+        context: &Context,
     ) -> Result<Decision, String> {
         let agency_uid = uid("Agency", &agency.slug)?;
         let user_uid = uid("User", &actor.sub)?;
@@ -274,16 +346,77 @@ impl PolicyEngine {
         );
         let resource_uid = match resource {
             Resource::Registry => uid("Registry", "agencies")?,
+            Resource::Cases => uid("Registry", "cases")?,
             Resource::AuditLog => uid("AuditLog", "main")?,
+            Resource::Case(facts) => uid("Case", &facts.id)?,
         };
-        entities.push(Entity::new_no_attrs(resource_uid.clone(), HashSet::new()));
+        match resource {
+            Resource::Case(facts) => {
+                let agencies = |slugs: &[String]| -> Result<RestrictedExpression, String> {
+                    let uids = slugs
+                        .iter()
+                        .map(|s| uid("Agency", s))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(RestrictedExpression::new_set(
+                        uids.into_iter().map(RestrictedExpression::new_entity_uid),
+                    ))
+                };
+                let attributes = HashMap::from([
+                    (
+                        "owner_agency".to_owned(),
+                        RestrictedExpression::new_entity_uid(uid("Agency", &facts.owner_agency)?),
+                    ),
+                    (
+                        "status".to_owned(),
+                        RestrictedExpression::new_string(facts.status.clone()),
+                    ),
+                    (
+                        "consent_active".to_owned(),
+                        RestrictedExpression::new_bool(facts.consent_active),
+                    ),
+                    (
+                        "consent_agencies".to_owned(),
+                        agencies(&facts.consent_agencies)?,
+                    ),
+                    (
+                        "consent_categories".to_owned(),
+                        RestrictedExpression::new_set(
+                            facts
+                                .consent_categories
+                                .iter()
+                                .map(|c| RestrictedExpression::new_string(c.clone())),
+                        ),
+                    ),
+                ]);
+                entities.push(
+                    Entity::new(resource_uid.clone(), attributes, HashSet::new())
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            _ => entities.push(Entity::new_no_attrs(resource_uid.clone(), HashSet::new())),
+        }
+        let mut pairs = Vec::new();
+        if let Some(category) = &context.category {
+            pairs.push((
+                "category".to_owned(),
+                RestrictedExpression::new_string(category.clone()),
+            ));
+        }
+        if let Some(own) = context.own_agency {
+            pairs.push(("own_agency".to_owned(), RestrictedExpression::new_bool(own)));
+        }
+        let context = if pairs.is_empty() {
+            CedarContext::empty()
+        } else {
+            CedarContext::from_pairs(pairs).map_err(|e| e.to_string())?
+        };
         let entities =
             Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
         let request = Request::new(
             user_uid,
             uid("Action", action)?,
             resource_uid,
-            Context::empty(),
+            context,
             Some(&self.schema),
         )
         .map_err(|e| e.to_string())?;

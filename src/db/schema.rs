@@ -61,10 +61,122 @@ diesel::table! {
 
 diesel::joinable!(audit_event_cases -> audit_events (seq));
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        area -> Text,
+        status -> Text,
+        owner_agency -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        youth_pn_index -> Binary,
+        youth_personal_number -> Binary,
+        youth_given_name -> Binary,
+        youth_family_name -> Binary,
+        youth_phone -> Nullable<Binary>,
+        youth_address -> Nullable<Binary>,
+        youth_protected -> Bool,
+        referral_source_agency -> Nullable<Text>,
+        referral_reason -> Nullable<Binary>,
+        closure_reason -> Nullable<Binary>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    guardians (id) {
+        id -> Text,
+        case_id -> Text,
+        position -> Integer,
+        given_name -> Binary,
+        family_name -> Binary,
+        personal_number -> Nullable<Binary>,
+        phone -> Nullable<Binary>,
+        address -> Nullable<Binary>,
+        has_custody -> Bool,
+        protected_identity -> Bool,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        case_id -> Text,
+        purpose -> Text,
+        valid_from -> Date,
+        valid_until -> Date,
+        evidence_ref -> Text,
+        recorded_by_sub -> Text,
+        recorded_by_name -> Text,
+        recorded_at -> Timestamp,
+        superseded_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by_party -> Nullable<Text>,
+        revoked_guardian_id -> Nullable<Text>,
+        revoke_reason -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    consent_parties (consent_id, position) {
+        consent_id -> Text,
+        position -> Integer,
+        party -> Text,
+        required -> Bool,
+        guardian_id -> Nullable<Text>,
+        decision -> Text,
+        method -> Text,
+        decided_on -> Date,
+    }
+}
+
+diesel::table! {
+    consent_agencies (consent_id, agency) {
+        consent_id -> Text,
+        agency -> Text,
+    }
+}
+
+diesel::table! {
+    consent_categories (consent_id, category) {
+        consent_id -> Text,
+        category -> Text,
+    }
+}
+
+diesel::table! {
+    notes (id) {
+        id -> Text,
+        case_id -> Text,
+        category -> Text,
+        agency -> Text,
+        author_sub -> Text,
+        author_name -> Text,
+        created_at -> Timestamp,
+        text -> Binary,
+    }
+}
+
+diesel::joinable!(guardians -> cases (case_id));
+diesel::joinable!(consents -> cases (case_id));
+diesel::joinable!(consent_parties -> consents (consent_id));
+diesel::joinable!(consent_agencies -> consents (consent_id));
+diesel::joinable!(consent_categories -> consents (consent_id));
+diesel::joinable!(notes -> cases (case_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     areas,
     agencies,
     audit_events,
     audit_event_cases,
     audit_checkpoints,
+    cases,
+    guardians,
+    consents,
+    consent_parties,
+    consent_agencies,
+    consent_categories,
+    notes,
 );

@@ -1,4 +1,5 @@
 //! Plain synchronous query functions over an open connection, one file per table group, so
 //! several of them join one unit of work's transaction.
 
+pub mod cases;
 pub mod reference;

@@ -4,7 +4,9 @@ mod support;
 
 mod audit;
 mod auth;
+mod cases;
 mod cli;
+mod consent;
 mod errors;
 mod keys;
 mod ops;

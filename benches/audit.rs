@@ -1,0 +1,271 @@
+//! Audit log benchmarks on a generated log (default 1,000,000 events), on SQLite and — when
+//! PostgreSQL binaries are on PATH, or `SIG_TEST_POSTGRES_URL` names a server — on PostgreSQL:
+//!
+//! - verification rate: `audit verify` over the whole log (events/s and MB/s of hashed bytes),
+//!   beside the raw SHA-256 rate of this machine over the same bytes;
+//! - search latency: one actor's events of one day (p50/p99 over 500 searches).
+//!
+//! ```text
+//! cargo bench --bench audit                 # 1,000,000 events
+//! cargo bench --bench audit -- 100000       # fewer
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/it/support/pg.rs"]
+#[allow(dead_code)]
+mod pg;
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use sig_register::audit::chain::{self, EventRow};
+use sig_register::audit::query::{self, Filter};
+use sig_register::audit::{canonical, chain_hash, EventActor, NewEvent};
+use sig_register::crypto::keys::KeyStore;
+use sig_register::db::schema::{audit_checkpoints, audit_event_cases, audit_events};
+use sig_register::db::{self, DatabaseUrl, DbConn};
+
+const ACTORS: u64 = 200;
+const DAYS: i64 = 30;
+const BATCH: usize = 1000;
+const SEARCHES: usize = 500;
+
+/// A small deterministic generator (xorshift), so every run makes the same log.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn start() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 10, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+}
+
+/// Event `i` of `count`, spread evenly over [`DAYS`] days.
+fn event(i: u64, count: u64, rng: &mut Rng) -> NewEvent {
+    let span = u128::from(DAYS as u64 * 86_400 * 1_000_000);
+    let at =
+        start() + chrono::Duration::microseconds((u128::from(i) * span / u128::from(count)) as i64);
+    let actor = rng.next() % ACTORS;
+    let case = rng.next() % 5_000;
+    NewEvent {
+        id: uuid::Uuid::from_u64_pair(i, rng.next()).to_string(),
+        at,
+        actor: EventActor {
+            sub: Some(format!("user-{actor:03}")),
+            name: Some(format!("Handläggare {actor}")),
+            agency: Some(
+                ["socialtjanst-orebro", "polisen-orebro", "skola-orebro"][(actor % 3) as usize]
+                    .to_owned(),
+            ),
+            roles: Some(vec!["social_secretary".to_owned()]),
+        },
+        action: "case.read".to_owned(),
+        outcome: if rng.next().is_multiple_of(20) {
+            "denied"
+        } else {
+            "allowed"
+        }
+        .to_owned(),
+        status: 200,
+        case_ids: vec![uuid::Uuid::from_u64_pair(case, case).to_string()],
+        categories: vec!["identity".to_owned(), "plan".to_owned()],
+        consent_id: Some(uuid::Uuid::from_u64_pair(case, 7).to_string()),
+        reason: "owner-reads-own-cases".to_owned(),
+        request_id: Some(uuid::Uuid::from_u64_pair(rng.next(), i).to_string()),
+        method: Some("GET".to_owned()),
+        path: Some(format!(
+            "/api/v1/cases/{}",
+            uuid::Uuid::from_u64_pair(case, case)
+        )),
+    }
+}
+
+fn row(seq: i64, e: &NewEvent, prev: &[u8], hash: &[u8]) -> EventRow {
+    EventRow {
+        seq,
+        id: e.id.clone(),
+        at: e.at,
+        actor_sub: e.actor.sub.clone(),
+        actor_name: e.actor.name.clone(),
+        actor_agency: e.actor.agency.clone(),
+        actor_roles: e
+            .actor
+            .roles
+            .as_ref()
+            .map(|r| serde_json::to_string(r).unwrap()),
+        action: e.action.clone(),
+        outcome: e.outcome.clone(),
+        status: e.status,
+        case_ids: serde_json::to_string(&e.case_ids).unwrap(),
+        categories: serde_json::to_string(&e.categories).unwrap(),
+        consent_id: e.consent_id.clone(),
+        reason: e.reason.clone(),
+        request_id: e.request_id.clone(),
+        method: e.method.clone(),
+        path: e.path.clone(),
+        prev_hash: prev.to_vec(),
+        hash: hash.to_vec(),
+    }
+}
+
+macro_rules! insert_batch {
+    ($conn:expr, $rows:expr, $cases:expr, $checkpoints:expr) => {{
+        $conn
+            .transaction(|conn| {
+                diesel::insert_into(audit_events::table)
+                    .values(&$rows)
+                    .execute(conn)?;
+                diesel::insert_into(audit_event_cases::table)
+                    .values(&$cases)
+                    .execute(conn)?;
+                if !$checkpoints.is_empty() {
+                    diesel::insert_into(audit_checkpoints::table)
+                        .values(&$checkpoints)
+                        .execute(conn)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })
+            .unwrap()
+    }};
+}
+
+/// Writes `count` chained events (with their case index and a checkpoint every 1,000), in
+/// batches; returns the number of canonical bytes hashed.
+fn generate(url: &DatabaseUrl, keys: &KeyStore, count: u64) -> u64 {
+    let mut conn = url.connect().unwrap();
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut prev = chain::GENESIS.to_vec();
+    let mut bytes = 0u64;
+    let mut rows = Vec::with_capacity(BATCH);
+    let mut cases = Vec::with_capacity(BATCH);
+    let mut checkpoints = Vec::new();
+    for i in 0..count {
+        let seq = i as i64 + 1;
+        let e = event(i, count, &mut rng);
+        let body = canonical(seq, &e);
+        bytes += body.len() as u64 + 32;
+        let hash = chain_hash(&prev, &body);
+        rows.push(row(seq, &e, &prev, &hash));
+        cases.push((
+            audit_event_cases::case_id.eq(e.case_ids[0].clone()),
+            audit_event_cases::seq.eq(seq),
+        ));
+        if seq % chain::CHECKPOINT_EVERY == 0 {
+            checkpoints.push(chain::sign_head(&keys.audit, seq, &hash, e.at));
+        }
+        prev = hash.to_vec();
+        if rows.len() == BATCH || i + 1 == count {
+            match &mut conn {
+                DbConn::Sqlite(c) => insert_batch!(c, rows, cases, checkpoints),
+                DbConn::Postgresql(c) => insert_batch!(c, rows, cases, checkpoints),
+            }
+            rows.clear();
+            cases.clear();
+            checkpoints.clear();
+        }
+    }
+    if let DbConn::Postgresql(c) = &mut conn {
+        diesel::sql_query("ANALYZE").execute(c).unwrap();
+    }
+    bytes
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn raw_sha256_rate(bytes: u64) -> f64 {
+    let block = vec![0x5Au8; 512];
+    let started = Instant::now();
+    let mut done = 0u64;
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    while done < bytes {
+        context.update(&block);
+        done += block.len() as u64;
+    }
+    std::hint::black_box(context.finish());
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+fn bench(label: &str, url: DatabaseUrl, count: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyStore::load_or_create(&dir.path().join("data")).unwrap();
+    db::migrate(&url).unwrap();
+    let started = Instant::now();
+    let bytes = generate(&url, &keys, count);
+    let generated = started.elapsed();
+
+    let mut conn = url.connect().unwrap();
+    let started = Instant::now();
+    let report = conn
+        .transaction(|c| chain::verify(c, keys.audit.public_key(), None))
+        .unwrap();
+    let verified = started.elapsed();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.events_verified as u64, count);
+    let rate = count as f64 / verified.as_secs_f64();
+    let mb_s = bytes as f64 / verified.as_secs_f64() / 1e6;
+    let raw = raw_sha256_rate(bytes) / 1e6;
+
+    let mut rng = Rng(42);
+    let mut latencies = Vec::with_capacity(SEARCHES);
+    let mut found = 0;
+    for _ in 0..SEARCHES {
+        let day = start() + chrono::Duration::days((rng.next() % DAYS as u64) as i64);
+        let filter = Filter {
+            actor: Some(format!("user-{:03}", rng.next() % ACTORS)),
+            from: Some(day),
+            to: Some(day + chrono::Duration::days(1)),
+            ..Filter::default()
+        };
+        let started = Instant::now();
+        let page = query::search(&mut conn, &filter, 0, 100).unwrap();
+        latencies.push(started.elapsed());
+        found += page.len();
+    }
+    latencies.sort();
+    println!(
+        "{label:<10} {count:>9} events | generate {:>6.1} s | verify {:>6.2} s = {:>9.0} events/s, {:>6.1} MB/s \
+         (raw SHA-256 here: {:>6.0} MB/s, ratio {:.2}) | search actor+day p50 {:>6.2} ms p99 {:>6.2} ms ({} hits/search)",
+        generated.as_secs_f64(),
+        verified.as_secs_f64(),
+        rate,
+        mb_s,
+        raw,
+        mb_s / raw,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        found / SEARCHES,
+    );
+}
+
+fn main() {
+    let count: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    bench(
+        "SQLite",
+        DatabaseUrl::Sqlite(dir.path().join("bench.db")),
+        count,
+    );
+    match pg::fresh_database() {
+        Some(url) => bench("PostgreSQL", DatabaseUrl::Postgres(url), count),
+        None => {
+            println!("PostgreSQL: skipped (no initdb/pg_ctl on PATH, no SIG_TEST_POSTGRES_URL)")
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! Cases, guardians, consents and notes. Personal fields arrive here already sealed; these
+//! functions never see plain text.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    cases, consent_agencies, consent_categories, consent_parties, consents, guardians, notes,
+};
+use crate::db::DbConn;
+
+type Db = <DbConn as Connection>::Backend;
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cases)]
+pub struct CaseRow {
+    pub id: String,
+    pub area: String,
+    pub status: String,
+    pub owner_agency: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+    pub youth_pn_index: Vec<u8>,
+    pub youth_personal_number: Vec<u8>,
+    pub youth_given_name: Vec<u8>,
+    pub youth_family_name: Vec<u8>,
+    pub youth_phone: Option<Vec<u8>>,
+    pub youth_address: Option<Vec<u8>>,
+    pub youth_protected: bool,
+    pub referral_source_agency: Option<String>,
+    pub referral_reason: Option<Vec<u8>>,
+    pub closure_reason: Option<Vec<u8>>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = guardians)]
+pub struct GuardianRow {
+    pub id: String,
+    pub case_id: String,
+    pub position: i32,
+    pub given_name: Vec<u8>,
+    pub family_name: Vec<u8>,
+    pub personal_number: Option<Vec<u8>>,
+    pub phone: Option<Vec<u8>>,
+    pub address: Option<Vec<u8>>,
+    pub has_custody: bool,
+    pub protected_identity: bool,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub struct ConsentRow {
+    pub id: String,
+    pub case_id: String,
+    pub purpose: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub evidence_ref: String,
+    pub recorded_by_sub: String,
+    pub recorded_by_name: String,
+    pub recorded_at: NaiveDateTime,
+    pub superseded_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_by_party: Option<String>,
+    pub revoked_guardian_id: Option<String>,
+    pub revoke_reason: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consent_parties)]
+pub struct PartyRow {
+    pub consent_id: String,
+    pub position: i32,
+    pub party: String,
+    pub required: bool,
+    pub guardian_id: Option<String>,
+    pub decision: String,
+    pub method: String,
+    pub decided_on: NaiveDate,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notes)]
+pub struct NoteRow {
+    pub id: String,
+    pub case_id: String,
+    pub category: String,
+    pub agency: String,
+    pub author_sub: String,
+    pub author_name: String,
+    pub created_at: NaiveDateTime,
+    pub text: Vec<u8>,
+}
+
+/// A consent with everything recorded about it.
+#[derive(Clone, Debug)]
+pub struct Consent {
+    pub row: ConsentRow,
+    pub parties: Vec<PartyRow>,
+    pub agencies: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+impl Consent {
+    /// Some party whose decision was required said no.
+    pub fn refused(&self) -> bool {
+        self.parties
+            .iter()
+            .any(|p| p.required && p.decision == "refused")
+    }
+}
+
+pub fn insert_case(
+    conn: &mut DbConn,
+    case: &CaseRow,
+    guardian_rows: &[GuardianRow],
+) -> QueryResult<()> {
+    diesel::insert_into(cases::table)
+        .values(case)
+        .execute(conn)?;
+    for guardian in guardian_rows {
+        diesel::insert_into(guardians::table)
+            .values(guardian)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_case(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
+    cases::table
+        .find(id)
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn guardians_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<GuardianRow>> {
+    guardians::table
+        .filter(guardians::case_id.eq(case_id))
+        .order(guardians::position.asc())
+        .select(GuardianRow::as_select())
+        .load(conn)
+}
+
+/// The changes of a PATCH, applied only if the case is still at `expected_version`.
+#[derive(Clone, Debug, AsChangeset)]
+#[diesel(table_name = cases)]
+pub struct CaseChanges {
+    pub area: Option<String>,
+    pub status: Option<String>,
+    pub closure_reason: Option<Vec<u8>>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+/// Applies `changes` if the case still has `expected_version`; false when another writer won.
+pub fn update_case(
+    conn: &mut DbConn,
+    id: &str,
+    expected_version: i64,
+    changes: &CaseChanges,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        cases::table
+            .filter(cases::id.eq(id))
+            .filter(cases::version.eq(expected_version)),
+    )
+    .set(changes)
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Bumps the version of a case whose consent changed, so its ETag changes too.
+pub fn touch_case(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(cases::table.filter(cases::id.eq(id)))
+        .set((
+            cases::version.eq(cases::version + 1),
+            cases::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Consent>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let parties = consent_parties::table
+            .filter(consent_parties::consent_id.eq(&row.id))
+            .order(consent_parties::position.asc())
+            .select(PartyRow::as_select())
+            .load(conn)?;
+        let agencies = consent_agencies::table
+            .filter(consent_agencies::consent_id.eq(&row.id))
+            .order(consent_agencies::agency.asc())
+            .select(consent_agencies::agency)
+            .load(conn)?;
+        let categories = consent_categories::table
+            .filter(consent_categories::consent_id.eq(&row.id))
+            .order(consent_categories::category.asc())
+            .select(consent_categories::category)
+            .load(conn)?;
+        out.push(Consent {
+            row,
+            parties,
+            agencies,
+            categories,
+        });
+    }
+    Ok(out)
+}
+
+/// Every consent of a case, newest first.
+pub fn consents_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<Consent>> {
+    let rows = consents::table
+        .filter(consents::case_id.eq(case_id))
+        .order((consents::recorded_at.desc(), consents::id.desc()))
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    load_consents(conn, rows)
+}
+
+/// The case's current consent: the newest one, which supersedes all before it.
+pub fn current_consent(conn: &mut DbConn, case_id: &str) -> QueryResult<Option<Consent>> {
+    let rows = consents::table
+        .filter(consents::case_id.eq(case_id))
+        .filter(consents::superseded_at.is_null())
+        .order((consents::recorded_at.desc(), consents::id.desc()))
+        .limit(1)
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    Ok(load_consents(conn, rows)?.into_iter().next())
+}
+
+pub fn find_consent(
+    conn: &mut DbConn,
+    case_id: &str,
+    consent_id: &str,
+) -> QueryResult<Option<Consent>> {
+    let rows = consents::table
+        .filter(consents::case_id.eq(case_id))
+        .filter(consents::id.eq(consent_id))
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    Ok(load_consents(conn, rows)?.into_iter().next())
+}
+
+/// Records a consent and supersedes every earlier consent of the case.
+pub fn insert_consent(conn: &mut DbConn, consent: &Consent) -> QueryResult<()> {
+    diesel::update(
+        consents::table
+            .filter(consents::case_id.eq(&consent.row.case_id))
+            .filter(consents::superseded_at.is_null()),
+    )
+    .set(consents::superseded_at.eq(consent.row.recorded_at))
+    .execute(conn)?;
+    diesel::insert_into(consents::table)
+        .values(&consent.row)
+        .execute(conn)?;
+    for party in &consent.parties {
+        diesel::insert_into(consent_parties::table)
+            .values(party)
+            .execute(conn)?;
+    }
+    for agency in &consent.agencies {
+        diesel::insert_into(consent_agencies::table)
+            .values((
+                consent_agencies::consent_id.eq(&consent.row.id),
+                consent_agencies::agency.eq(agency),
+            ))
+            .execute(conn)?;
+    }
+    for category in &consent.categories {
+        diesel::insert_into(consent_categories::table)
+            .values((
+                consent_categories::consent_id.eq(&consent.row.id),
+                consent_categories::category.eq(category),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn revoke_consent(
+    conn: &mut DbConn,
+    consent_id: &str,
+    at: NaiveDateTime,
+    party: &str,
+    guardian_id: Option<&str>,
+    reason: Option<Vec<u8>>,
+) -> QueryResult<()> {
+    diesel::update(
+        consents::table
+            .filter(consents::id.eq(consent_id))
+            .filter(consents::revoked_at.is_null()),
+    )
+    .set((
+        consents::revoked_at.eq(at),
+        consents::revoked_by_party.eq(party),
+        consents::revoked_guardian_id.eq(guardian_id),
+        consents::revoke_reason.eq(reason),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Filters of `GET /cases`.
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub area: Option<String>,
+    pub status: Option<String>,
+    pub pn_index: Option<Vec<u8>>,
+}
+
+/// Cases the caller's agency could read now, by SQL alone: its own, and those whose current,
+/// unrevoked consent lists the agency and is within its validity today. Each is then confirmed
+/// by the policy set. Ordered by id (time-ordered UUIDs), after `after`.
+pub fn candidate_cases(
+    conn: &mut DbConn,
+    agency: &str,
+    today: NaiveDate,
+    filter: &CaseFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    let consented = consents::table
+        .inner_join(consent_agencies::table)
+        .filter(consent_agencies::agency.eq(agency.to_owned()))
+        .filter(consents::superseded_at.is_null())
+        .filter(consents::revoked_at.is_null())
+        .filter(consents::valid_from.le(today))
+        .filter(consents::valid_until.ge(today))
+        .select(consents::case_id);
+    let mut query = cases::table
+        .filter(
+            cases::owner_agency
+                .eq(agency.to_owned())
+                .or(cases::id.eq_any(consented)),
+        )
+        .select(CaseRow::as_select())
+        .into_boxed::<Db>();
+    if let Some(area) = &filter.area {
+        query = query.filter(cases::area.eq(area.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(cases::status.eq(status.clone()));
+    }
+    if let Some(index) = &filter.pn_index {
+        query = query.filter(cases::youth_pn_index.eq(index.clone()));
+    }
+    if let Some(after) = after {
+        query = query.filter(cases::id.gt(after.to_owned()));
+    }
+    query.order(cases::id.asc()).limit(limit).load(conn)
+}
+
+pub fn insert_note(conn: &mut DbConn, note: &NoteRow) -> QueryResult<()> {
+    diesel::insert_into(notes::table)
+        .values(note)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Every note of a case, newest first.
+pub fn notes_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<NoteRow>> {
+    notes::table
+        .filter(notes::case_id.eq(case_id))
+        .order((notes::created_at.desc(), notes::id.desc()))
+        .select(NoteRow::as_select())
+        .load(conn)
+}

@@ -211,6 +211,8 @@ pub fn build_pool(url: &DatabaseUrl, settings: PoolSettings) -> Result<Pool, DbE
     Ok(pool)
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `work` in one write transaction and commits it, or rolls everything back on error.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that reads
@@ -224,6 +226,17 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = <DbConn as Connection>::TransactionManager;
+    // SQLite has one writer at a time. Writers of this process queue here rather than in
+    // SQLite's busy handler, which sleeps with growing back-off and starves some of them
+    // (seconds of tail latency under load); other processes still meet the busy timeout.
+    let _writer = match conn {
+        DbConn::Sqlite(_) => Some(
+            SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        ),
+        DbConn::Postgresql(_) => None,
+    };
     match conn {
         DbConn::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?

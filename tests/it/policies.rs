@@ -203,3 +203,196 @@ fn an_empty_or_missing_policy_directory_is_refused() {
     assert!(load_error(dir.path()).contains("no *.cedar"));
     assert!(PolicyEngine::load(&dir.path().join("missing")).is_err());
 }
+
+/// API.md §7 in plain words, the oracle for the table below.
+fn oracle(
+    role: Role,
+    owner: bool,
+    listed: bool,
+    active: bool,
+    action: &str,
+    category: &str,
+    own: bool,
+) -> bool {
+    const CONSENTED: [&str; 3] = ["identity", "plan", "police_notes"];
+    let covers_agency = active && listed;
+    let covers_category = covers_agency && CONSENTED.contains(&category);
+    match role {
+        Role::Auditor => matches!(action, "access.read" | "access_log.read"),
+        Role::Admin => false,
+        Role::SocialSecretary if owner => true,
+        Role::SocialSecretary | Role::PoliceOfficer | Role::Partner => match action {
+            "case.read" => covers_category,
+            "note.read" => covers_agency && (CONSENTED.contains(&category) || own),
+            "note.create" => covers_agency,
+            _ => false,
+        },
+    }
+}
+
+#[test]
+fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says() {
+    use sig_register::authz::{CaseFacts, Context};
+    let engine = PolicyEngine::load(&policies_dir()).expect("policies/ loads");
+    // The caller's agency: (slug, kind, listed in the consent).
+    let callers = [
+        ("socialtjanst-orebro", "social_services", false),
+        ("polisen-orebro", "police", true),
+        ("skola-orebro", "school", false),
+        ("socialtjanst-karlskoga", "social_services", true),
+    ];
+    let states = [
+        "none",
+        "active",
+        "scheduled",
+        "refused",
+        "expired",
+        "revoked",
+        "superseded",
+    ];
+    let categories = [
+        "identity",
+        "plan",
+        "social_notes",
+        "police_notes",
+        "school_notes",
+        "partner_notes",
+        "referral",
+        "protected_contact",
+    ];
+    let simple_actions = [
+        "note.create",
+        "case.update",
+        "consent.create",
+        "consent.list",
+        "consent.revoke",
+        "access.read",
+        "access_log.read",
+    ];
+    let mut rows = 0;
+    let mut allowed = 0;
+    for role in Role::ALL {
+        for (slug, kind, listed) in callers {
+            for state in states {
+                let active = state == "active";
+                // The consent's agencies and categories are given even when it is not active:
+                // only `consent_active` may stand between them and a disclosure.
+                let case = Resource::Case(CaseFacts {
+                    id: "case-1".to_owned(),
+                    owner_agency: "socialtjanst-orebro".to_owned(),
+                    status: "active".to_owned(),
+                    consent_active: active,
+                    consent_agencies: if state == "none" {
+                        vec![]
+                    } else {
+                        vec![
+                            "polisen-orebro".to_owned(),
+                            "socialtjanst-karlskoga".to_owned(),
+                        ]
+                    },
+                    consent_categories: if state == "none" {
+                        vec![]
+                    } else {
+                        vec![
+                            "identity".to_owned(),
+                            "plan".to_owned(),
+                            "police_notes".to_owned(),
+                        ]
+                    },
+                });
+                let user = actor(&[role], slug);
+                let agency = facts(slug, kind);
+                let owner = slug == "socialtjanst-orebro";
+                let mut check = |action: &str, context: Context, category: &str, own: bool| {
+                    let decision = engine.decide_in(&user, &agency, action, &case, &context);
+                    let expected = oracle(role, owner, listed, active, action, category, own);
+                    assert!(
+                        !decision.evaluation_error,
+                        "{role:?}@{slug} {state} {action} {category}"
+                    );
+                    assert_eq!(
+                        decision.allowed, expected,
+                        "{role:?} at {slug}, consent {state}: {action} {category} (own notes: {own})"
+                    );
+                    rows += 1;
+                    allowed += usize::from(expected);
+                };
+                for category in categories {
+                    check("case.read", Context::category(category), category, false);
+                }
+                for category in &categories[..6] {
+                    for own in [false, true] {
+                        let context = Context {
+                            category: Some(category.to_string()),
+                            own_agency: Some(own),
+                        };
+                        check("note.read", context, category, own);
+                    }
+                }
+                for action in simple_actions {
+                    check(action, Context::default(), "", false);
+                }
+            }
+        }
+    }
+    assert_eq!(rows, 5 * 4 * 7 * (8 + 12 + 7));
+    assert!(
+        allowed > 200 && allowed < rows / 2,
+        "{allowed} of {rows} rows allow"
+    );
+    eprintln!(
+        "policy table: {rows} rows, {allowed} ALLOW, {} DENY",
+        rows - allowed
+    );
+}
+
+#[test]
+fn a_denial_is_consent_required_only_where_a_consent_could_help() {
+    use sig_register::authz::{CaseFacts, Context};
+    let engine = PolicyEngine::load(&policies_dir()).expect("policies/ loads");
+    let case = Resource::Case(CaseFacts {
+        id: "case-1".to_owned(),
+        owner_agency: "socialtjanst-orebro".to_owned(),
+        status: "open".to_owned(),
+        consent_active: false,
+        consent_agencies: vec![],
+        consent_categories: vec![],
+    });
+    let read = Context::category("identity");
+    let police = (
+        actor(&[Role::PoliceOfficer], "polisen-orebro"),
+        facts("polisen-orebro", "police"),
+    );
+    assert!(
+        !engine
+            .decide_in(&police.0, &police.1, "case.read", &case, &read)
+            .allowed
+    );
+    assert!(
+        engine.consent_would_allow(&police.0, &police.1, "case.read", &case, &read),
+        "consent_required"
+    );
+    assert!(
+        !engine.consent_would_allow(
+            &police.0,
+            &police.1,
+            "consent.create",
+            &case,
+            &Context::default()
+        ),
+        "forbidden"
+    );
+    let auditor = (
+        actor(&[Role::Auditor], "socialtjanst-orebro"),
+        facts("socialtjanst-orebro", "social_services"),
+    );
+    assert!(
+        !engine.consent_would_allow(&auditor.0, &auditor.1, "case.read", &case, &read),
+        "forbidden"
+    );
+    let referral = Context::category("referral");
+    assert!(
+        !engine.consent_would_allow(&police.0, &police.1, "case.read", &case, &referral),
+        "no consent covers the referral"
+    );
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Audited reads under load: seeds cases with consent, then drives GET /api/v1/cases/{id} as a
+# police officer with wrk, at each concurrency for DURATION seconds, and prints requests/s and
+# latency percentiles. Every one of those reads is a policy decision plus a durable audit append.
+#
+#   scripts/load.sh [sqlite|postgres] [DURATION] [CONCURRENCY ...]     e.g. scripts/load.sh postgres 20 1 8 32
+#
+# Loopback only. Installs wrk (Debian) when missing; PostgreSQL runs as a throwaway cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:-sqlite}
+duration=${2:-20}
+shift $(( $# > 2 ? 2 : $# ))
+levels=${*:-1 8 32}
+cases=${SIG_LOAD_CASES:-50}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet
+bin=$PWD/target/release/sig-register
+work=$(mktemp -d /tmp/sig-load-XXXXXX)
+pg_user=""
+cleanup() {
+  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  if [ -n "$pg_user" ]; then runuser -u "$pg_user" -- pg_ctl -D "$work/pg" -m fast -w stop >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+if [ "$backend" = postgres ]; then
+  PATH="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1):$PATH"
+  pg_user=$( [ "$(id -u)" = 0 ] && echo postgres || id -un )
+  chown "$pg_user" "$work"
+  pg_port=$(free_port)
+  runuser -u "$pg_user" -- initdb -D "$work/pg" -A trust -U postgres -E UTF8 >/dev/null
+  runuser -u "$pg_user" -- pg_ctl -D "$work/pg" -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" \
+    -l "$work/pg.log" -w start >/dev/null
+  export SIG_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+else
+  export SIG_DATABASE_URL="sqlite://$work/load.db"
+fi
+port=$(free_port)
+export SIG_BIND=127.0.0.1:$port SIG_DATA_DIR=$work/data SIG_POLICIES_DIR=$PWD/policies SIG_LOG=warn
+"$bin" serve >"$work/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -fs "http://$SIG_BIND/readyz" >/dev/null && break; sleep 0.1; done
+
+owner=$("$bin" token --sub load-owner --name Owner --agency socialtjanst-orebro --role social_secretary --ttl 86400)
+police=$("$bin" token --sub load-police --name Police --agency polisen-orebro --role police_officer --ttl 86400)
+python3 - "$SIG_BIND" "$owner" "$cases" >"$work/paths" <<'PY'
+import datetime, json, sys, urllib.request
+bind, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def call(method, path, body):
+    request = urllib.request.Request(f"http://{bind}{path}", data=json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+def number(serial):
+    nine = f"0703{15:02d}{serial:03d}"
+    total = sum((d * (2 - i % 2)) // 10 + (d * (2 - i % 2)) % 10 for i, d in enumerate(map(int, nine)))
+    return f"2007{nine[2:]}{(10 - total % 10) % 10}"
+today = datetime.date.today()
+for n in range(count):
+    case = call("POST", "/api/v1/cases", {"area": "vivalla",
+        "youth": {"personal_number": number(n), "given_name": f"Ungdom{n}", "family_name": "Last", "address": "Gatan 1"},
+        "guardians": [{"given_name": "V", "family_name": "H", "has_custody": True}]})
+    call("POST", f"/api/v1/cases/{case['id']}/consents", {
+        "youth": {"decision": "given", "method": "written", "decided_on": str(today - datetime.timedelta(days=1))},
+        "guardians": [{"guardian_id": case["guardians"][0]["id"], "decision": "given", "method": "written",
+                       "decided_on": str(today - datetime.timedelta(days=1))}],
+        "agencies": ["polisen-orebro"], "categories": ["identity", "plan"], "purpose": "sig_joint_plan",
+        "valid_from": str(today - datetime.timedelta(days=1)), "valid_until": str(today + datetime.timedelta(days=90)),
+        "evidence_ref": f"load-{n}"})
+    print(f"/api/v1/cases/{case['id']}")
+PY
+{
+  echo "local paths = {"; sed 's/.*/  "&",/' "$work/paths"; echo "}"
+  echo "local i = 0"
+  echo "wrk.headers[\"Authorization\"] = \"Bearer $police\""
+  echo "request = function() i = i + 1; return wrk.format(\"GET\", paths[(i % #paths) + 1]) end"
+  echo "done = function(summary, latency, requests)"
+  echo "  io.write(string.format(\"RESULT %d %.0f %.2f %.2f %d\\n\", summary.requests, summary.requests / (summary.duration / 1e6),"
+  echo "    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.timeout))"
+  echo "end"
+} >"$work/read.lua"
+
+echo "backend=$backend cases=$cases duration=${duration}s machine: $(nproc) cores"
+printf '%-12s %10s %10s %10s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' errors
+for c in $levels; do
+  line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/read.lua" "http://$SIG_BIND" | grep '^RESULT')
+  read -r _ total rps p50 p99 errors <<<"$line"
+  printf '%-12s %10s %10s %10s %8s\n' "$c" "$rps" "$p50" "$p99" "$errors"
+done
+"$bin" audit verify | tail -n 1
+if grep -qiE 'warn|error' "$work/serve.log"; then
+  echo "server warnings and errors (by message):"
+  grep -iE 'warn|error' "$work/serve.log" | sed -E 's/.*(WARN|ERROR)[^a-z]*//; s/request_id=[^ ]*//' | sort | uniq -c | sort -rn | head -5
+fi

@@ -75,7 +75,7 @@ impl AppState {
             },
         )?;
         let witness = Witness::new(config.data_dir.clone());
-        let crypto = FieldCrypto::new(&keys.field_key, &[]);
+        let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
         Ok(Self(Arc::new(StateInner {
             backend: url.backend(),
             config,

@@ -1,7 +1,7 @@
 //! Field encryption at rest (AEAD) and the keyed blind index for personal numbers.
 //!
-//! Both keys are derived with HKDF-SHA256 from the 32-byte `field-encryption.key`, with
-//! different labels. A sealed value is `"SF1" ‖ key id (8 bytes) ‖ nonce (12) ‖ AES-256-GCM
+//! The sealing key is derived with HKDF-SHA256 from the 32-byte `field-encryption.key`, the
+//! blind-index key from `blind-index.key` (so the field key can rotate without re-indexing). A sealed value is `"SF1" ‖ key id (8 bytes) ‖ nonce (12) ‖ AES-256-GCM
 //! ciphertext and tag`; the associated data binds it to its place (table, column, row id), so a
 //! ciphertext copied into another row or column does not open. The key id lets old keys keep
 //! opening old rows after a rotation (see README, "Rotating the field key").
@@ -74,13 +74,13 @@ fn field_key(master: &[u8]) -> FieldKey {
 }
 
 impl FieldCrypto {
-    /// `master` seals; `previous` masters only open what they sealed. The blind index always
-    /// uses the current master (rotating it means re-indexing, see README).
-    pub fn new(master: &[u8; 32], previous: &[[u8; 32]]) -> Self {
+    /// `master` seals; `previous` masters only open what they sealed; `index_master` keys the
+    /// blind index.
+    pub fn new(master: &[u8; 32], previous: &[[u8; 32]], index_master: &[u8; 32]) -> Self {
         Self {
             current: field_key(master),
             previous: previous.iter().map(|m| field_key(m)).collect(),
-            index: hmac::Key::new(hmac::HMAC_SHA256, &derive(master, INDEX_LABEL)),
+            index: hmac::Key::new(hmac::HMAC_SHA256, &derive(index_master, INDEX_LABEL)),
             rng: SystemRandom::new(),
         }
     }
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn sealed_fields_open_only_in_their_place() {
-        let crypto = FieldCrypto::new(&[7; 32], &[]);
+        let crypto = FieldCrypto::new(&[7; 32], &[], &[9; 32]);
         let sealed = crypto
             .seal_str("Ungdom Efternamn", "cases.youth_name:c1")
             .unwrap();
@@ -192,12 +192,12 @@ mod tests {
 
     #[test]
     fn rotated_keys_keep_opening_old_values() {
-        let old = FieldCrypto::new(&[1; 32], &[]);
+        let old = FieldCrypto::new(&[1; 32], &[], &[9; 32]);
         let sealed = old.seal_str("text", "notes.text:n1").unwrap();
-        let rotated = FieldCrypto::new(&[2; 32], &[[1; 32]]);
+        let rotated = FieldCrypto::new(&[2; 32], &[[1; 32]], &[9; 32]);
         assert_eq!(rotated.open_str(&sealed, "notes.text:n1").unwrap(), "text");
         assert_ne!(rotated.key_id(), old.key_id());
-        let without = FieldCrypto::new(&[2; 32], &[]);
+        let without = FieldCrypto::new(&[2; 32], &[], &[9; 32]);
         assert!(matches!(
             without.open(&sealed, "notes.text:n1"),
             Err(SealError::UnknownKey(_))
@@ -206,8 +206,8 @@ mod tests {
 
     #[test]
     fn the_blind_index_is_keyed_and_deterministic() {
-        let a = FieldCrypto::new(&[3; 32], &[]);
-        let b = FieldCrypto::new(&[4; 32], &[]);
+        let a = FieldCrypto::new(&[5; 32], &[], &[3; 32]);
+        let b = FieldCrypto::new(&[5; 32], &[], &[4; 32]);
         assert_eq!(a.blind_index("200811122381"), a.blind_index("200811122381"));
         assert_ne!(a.blind_index("200811122381"), a.blind_index("200811122382"));
         assert_ne!(a.blind_index("200811122381"), b.blind_index("200811122381"));

@@ -4,7 +4,9 @@
 //! | --- | --- |
 //! | `jwt-dev-ed25519.pk8` | development JWT signing key (PKCS#8 DER) |
 //! | `audit-ed25519.pk8` | audit checkpoint signing key (PKCS#8 DER) |
-//! | `field-encryption.key` | 32-byte key for field encryption and the blind index |
+//! | `field-encryption.key` | 32-byte key that seals personal fields |
+//! | `field-encryption.previous/*.key` | earlier field keys, kept after a rotation: they only open |
+//! | `blind-index.key` | 32-byte key of the personal-number blind index |
 
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
@@ -17,6 +19,8 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 pub const JWT_DEV_KEY_FILE: &str = "jwt-dev-ed25519.pk8";
 pub const AUDIT_KEY_FILE: &str = "audit-ed25519.pk8";
 pub const FIELD_KEY_FILE: &str = "field-encryption.key";
+pub const PREVIOUS_FIELD_KEYS_DIR: &str = "field-encryption.previous";
+pub const INDEX_KEY_FILE: &str = "blind-index.key";
 const FIELD_KEY_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +45,8 @@ pub struct KeyStore {
     pub jwt_dev: Ed25519Key,
     pub audit: Ed25519Key,
     pub field_key: [u8; FIELD_KEY_LEN],
+    pub previous_field_keys: Vec<[u8; FIELD_KEY_LEN]>,
+    pub index_key: [u8; FIELD_KEY_LEN],
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -87,21 +93,42 @@ impl KeyStore {
         let jwt = load_or_create_file(&jwt_path, || new_ed25519(&rng))?;
         let audit_path = dir.join(AUDIT_KEY_FILE);
         let audit = load_or_create_file(&audit_path, || new_ed25519(&rng))?;
-        let field_path = dir.join(FIELD_KEY_FILE);
-        let field = load_or_create_file(&field_path, || {
+        let random_key = || {
             let mut key = vec![0u8; FIELD_KEY_LEN];
             rng.fill(&mut key).map_err(|_| KeyError::Random)?;
             Ok(key)
-        })?;
-        let field_key: [u8; FIELD_KEY_LEN] = field
-            .try_into()
-            .map_err(|_| KeyError::Invalid(field_path.clone()))?;
+        };
+        let field_path = dir.join(FIELD_KEY_FILE);
+        let field_key = key_bytes(load_or_create_file(&field_path, random_key)?, &field_path)?;
+        let index_path = dir.join(INDEX_KEY_FILE);
+        let index_key = key_bytes(load_or_create_file(&index_path, random_key)?, &index_path)?;
+        let mut previous_field_keys = Vec::new();
+        let previous_dir = dir.join(PREVIOUS_FIELD_KEYS_DIR);
+        if previous_dir.is_dir() {
+            let mut paths: Vec<PathBuf> = fs::read_dir(&previous_dir)
+                .map_err(io_error(&previous_dir))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "key"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                previous_field_keys.push(key_bytes(read_private(&path)?, &path)?);
+            }
+        }
         Ok(Self {
             jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
             audit: Ed25519Key::from_pkcs8(audit, &audit_path)?,
             field_key,
+            previous_field_keys,
+            index_key,
         })
     }
+}
+
+fn key_bytes(bytes: Vec<u8>, path: &Path) -> Result<[u8; FIELD_KEY_LEN], KeyError> {
+    bytes
+        .try_into()
+        .map_err(|_| KeyError::Invalid(path.to_owned()))
 }
 
 fn new_ed25519(rng: &SystemRandom) -> Result<Vec<u8>, KeyError> {

@@ -483,7 +483,60 @@ async fn nothing_personal_is_stored_in_plain_text(backend: Backend) {
     }
 }
 
+async fn the_field_key_rotates_without_losing_old_cases(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let before = create_case(&app, 19).await;
+    // Rotation as the README describes it: the current key moves to the previous keys.
+    let data = app.config.data_dir.clone();
+    std::fs::create_dir_all(data.join("field-encryption.previous")).expect("mkdir");
+    std::fs::rename(
+        data.join("field-encryption.key"),
+        data.join("field-encryption.previous/2026-11.key"),
+    )
+    .expect("move");
+    let restarted = sig_register::state::AppState::build(app.config.clone(), app.clock.clone())
+        .expect("restart");
+    let app = TestApp {
+        data: actix_web::web::Data::new(restarted),
+        ..app
+    };
+    assert!(
+        data.join("field-encryption.key").is_file(),
+        "a new current key"
+    );
+    let read = app.get(&before.path(""), Some(&owner(&app))).await;
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert_eq!(
+        read.json()["youth"],
+        before.view["youth"],
+        "old rows open with the previous key"
+    );
+    let number = before.body["youth"]["personal_number"]
+        .as_str()
+        .expect("pn");
+    let found = app
+        .get(
+            &format!("/api/v1/cases?personal_number={number}"),
+            Some(&owner(&app)),
+        )
+        .await
+        .json();
+    assert_eq!(
+        found["items"].as_array().expect("items").len(),
+        1,
+        "the blind index has its own key"
+    );
+    let after = create_case(&app, 19).await;
+    assert_eq!(
+        app.get(&after.path(""), Some(&owner(&app))).await.status,
+        200
+    );
+}
+
 on_both_backends!(
+    the_field_key_rotates_without_losing_old_cases,
     owner_creates_and_reads_a_case,
     personal_number_forms_normalise_and_are_found_by_the_blind_index,
     every_broken_rule_is_a_422_naming_its_field,

@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use sig_register::crypto::keys::{
-    KeyError, KeyStore, AUDIT_KEY_FILE, FIELD_KEY_FILE, JWT_DEV_KEY_FILE,
+    KeyError, KeyStore, AUDIT_KEY_FILE, FIELD_KEY_FILE, INDEX_KEY_FILE, JWT_DEV_KEY_FILE,
 };
 
 fn mode(path: &std::path::Path) -> u32 {
@@ -20,7 +20,12 @@ fn first_start_creates_private_key_files() {
     let dir = root.path().join("data");
     let keys = KeyStore::load_or_create(&dir).expect("keys");
     assert_eq!(mode(&dir), 0o700);
-    for file in [JWT_DEV_KEY_FILE, AUDIT_KEY_FILE, FIELD_KEY_FILE] {
+    for file in [
+        JWT_DEV_KEY_FILE,
+        AUDIT_KEY_FILE,
+        FIELD_KEY_FILE,
+        INDEX_KEY_FILE,
+    ] {
         assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
     }
     assert_eq!(
@@ -39,15 +44,25 @@ fn existing_keys_are_never_overwritten() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("data");
     let first = KeyStore::load_or_create(&dir).expect("keys");
-    let before: Vec<Vec<u8>> = [JWT_DEV_KEY_FILE, AUDIT_KEY_FILE, FIELD_KEY_FILE]
-        .iter()
-        .map(|f| std::fs::read(dir.join(f)).expect("read"))
-        .collect();
+    let before: Vec<Vec<u8>> = [
+        JWT_DEV_KEY_FILE,
+        AUDIT_KEY_FILE,
+        FIELD_KEY_FILE,
+        INDEX_KEY_FILE,
+    ]
+    .iter()
+    .map(|f| std::fs::read(dir.join(f)).expect("read"))
+    .collect();
     let second = KeyStore::load_or_create(&dir).expect("keys");
-    let after: Vec<Vec<u8>> = [JWT_DEV_KEY_FILE, AUDIT_KEY_FILE, FIELD_KEY_FILE]
-        .iter()
-        .map(|f| std::fs::read(dir.join(f)).expect("read"))
-        .collect();
+    let after: Vec<Vec<u8>> = [
+        JWT_DEV_KEY_FILE,
+        AUDIT_KEY_FILE,
+        FIELD_KEY_FILE,
+        INDEX_KEY_FILE,
+    ]
+    .iter()
+    .map(|f| std::fs::read(dir.join(f)).expect("read"))
+    .collect();
     assert_eq!(before, after);
     assert_eq!(first.jwt_dev.key_id, second.jwt_dev.key_id);
     assert_eq!(first.field_key, second.field_key);

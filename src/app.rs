@@ -32,6 +32,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "reference", description = "Partnership areas and the agency registry"),
         (name = "cases", description = "Cases (ärenden): open, read, list, update; who can read them and who did"),
         (name = "consent", description = "Consent (samtycke) of the young person and the guardians"),
+        (name = "plans", description = "The joint implementation plan (gemensam genomförandeplan): goals, measures, versions, agreement, follow-ups"),
         (name = "notes", description = "Notes (anteckningar), by category of the author's agency"),
         (name = "audit", description = "The audit log: search, export, verification, checkpoints, anomalies"),
     )

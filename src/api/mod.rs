@@ -6,6 +6,7 @@ pub mod consents;
 pub mod extract;
 pub mod notes;
 pub mod ops;
+pub mod plans;
 pub mod reference;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -25,6 +26,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(consents::revoke)
         .service(notes::list)
         .service(notes::create)
+        .service(plans::read)
+        .service(plans::replace)
+        .service(plans::agree)
+        .service(plans::update_measure)
+        .service(plans::follow_up)
+        .service(plans::list_versions)
+        .service(plans::read_version)
         .service(notes::access_explained)
         .service(notes::access_log)
         .service(audit::search)

@@ -151,6 +151,7 @@ pub async fn list(
             &Context {
                 category: Some(own.to_owned()),
                 own_agency: Some(true),
+                ..Context::default()
             },
         )?;
         let mut items = Vec::new();
@@ -159,6 +160,7 @@ pub async fn list(
             let context = Context {
                 category: Some(note.category.clone()),
                 own_agency: Some(note.agency == unit.actor.agency),
+                ..Context::default()
             };
             if unit.allows(Action::NoteRead, &slice, &context) {
                 categories.insert(note.category.clone());

@@ -64,18 +64,20 @@ pub enum Resource {
     Case(CaseFacts),
 }
 
-/// The request context of `case.read` (`category`) and `note.read` (`category`, `own_agency`).
+/// The request context of `case.read` (`category`), `note.read` (`category`, `own_agency`) and
+/// `plan.measure.update` (`measure_agency`).
 #[derive(Clone, Debug, Default)]
 pub struct Context {
     pub category: Option<String>,
     pub own_agency: Option<bool>,
+    pub measure_agency: Option<String>,
 }
 
 impl Context {
     pub fn category(category: &str) -> Self {
         Self {
             category: Some(category.to_owned()),
-            own_agency: None,
+            ..Self::default()
         }
     }
 }
@@ -404,6 +406,12 @@ impl PolicyEngine {
         }
         if let Some(own) = context.own_agency {
             pairs.push(("own_agency".to_owned(), RestrictedExpression::new_bool(own)));
+        }
+        if let Some(measure_agency) = &context.measure_agency {
+            pairs.push((
+                "measure_agency".to_owned(),
+                RestrictedExpression::new_entity_uid(uid("Agency", measure_agency)?),
+            ));
         }
         let context = if pairs.is_empty() {
             CedarContext::empty()

@@ -159,6 +159,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    plan_versions (case_id, version) {
+        case_id -> Text,
+        version -> BigInt,
+        status -> Text,
+        agreed_on -> Nullable<Date>,
+        content -> Binary,
+        updated_at -> Timestamp,
+        updated_by_sub -> Text,
+        updated_by_agency -> Text,
+    }
+}
+
+diesel::table! {
+    plan_measures (case_id, version, measure_id) {
+        case_id -> Text,
+        version -> BigInt,
+        measure_id -> Text,
+        agency -> Text,
+        status -> Text,
+    }
+}
+
+diesel::joinable!(plan_versions -> cases (case_id));
 diesel::joinable!(guardians -> cases (case_id));
 diesel::joinable!(consents -> cases (case_id));
 diesel::joinable!(consent_parties -> consents (consent_id));
@@ -179,4 +203,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_agencies,
     consent_categories,
     notes,
+    plan_versions,
+    plan_measures,
 );

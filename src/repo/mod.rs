@@ -2,4 +2,5 @@
 //! several of them join one unit of work's transaction.
 
 pub mod cases;
+pub mod plans;
 pub mod reference;

@@ -10,6 +10,7 @@ mod consent;
 mod errors;
 mod keys;
 mod ops;
+mod plans;
 mod policies;
 mod reference;
 mod schema_drift;

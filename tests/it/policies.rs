@@ -225,6 +225,8 @@ fn oracle(
             "case.read" => covers_category,
             "note.read" => covers_agency && (CONSENTED.contains(&category) || own),
             "note.create" => covers_agency,
+            // `own` here: the measure belongs to the caller's agency.
+            "plan.measure.update" => covers_agency && CONSENTED.contains(&"plan") && own,
             _ => false,
         },
     }
@@ -268,6 +270,9 @@ fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says(
         "consent.revoke",
         "access.read",
         "access_log.read",
+        "plan.update",
+        "plan.agree",
+        "plan.follow_up.create",
     ];
     let mut rows = 0;
     let mut allowed = 0;
@@ -325,6 +330,7 @@ fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says(
                         let context = Context {
                             category: Some(category.to_string()),
                             own_agency: Some(own),
+                            ..Context::default()
                         };
                         check("note.read", context, category, own);
                     }
@@ -332,10 +338,17 @@ fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says(
                 for action in simple_actions {
                     check(action, Context::default(), "", false);
                 }
+                for (measure_agency, own) in [(slug, true), ("arbetsmarknad-orebro", false)] {
+                    let context = Context {
+                        measure_agency: Some(measure_agency.to_owned()),
+                        ..Context::default()
+                    };
+                    check("plan.measure.update", context, "", own);
+                }
             }
         }
     }
-    assert_eq!(rows, 5 * 4 * 7 * (8 + 12 + 7));
+    assert_eq!(rows, 5 * 4 * 7 * (8 + 12 + 10 + 2));
     assert!(
         allowed > 200 && allowed < rows / 2,
         "{allowed} of {rows} rows allow"

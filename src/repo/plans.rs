@@ -1,0 +1,94 @@
+//! Plan versions: each write inserts a new one; nothing is ever updated in place. Two writers
+//! of the same version collide on the primary key, and exactly one wins.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{plan_measures, plan_versions};
+use crate::db::DbConn;
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_versions)]
+pub struct PlanVersionRow {
+    pub case_id: String,
+    pub version: i64,
+    pub status: String,
+    pub agreed_on: Option<NaiveDate>,
+    pub content: Vec<u8>,
+    pub updated_at: NaiveDateTime,
+    pub updated_by_sub: String,
+    pub updated_by_agency: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_measures)]
+pub struct MeasureIndexRow {
+    pub case_id: String,
+    pub version: i64,
+    pub measure_id: String,
+    pub agency: String,
+    pub status: String,
+}
+
+/// The newest version of a case's plan (none before the first write).
+pub fn current(conn: &mut DbConn, case_id: &str) -> QueryResult<Option<PlanVersionRow>> {
+    plan_versions::table
+        .filter(plan_versions::case_id.eq(case_id))
+        .order(plan_versions::version.desc())
+        .select(PlanVersionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn version(
+    conn: &mut DbConn,
+    case_id: &str,
+    version: i64,
+) -> QueryResult<Option<PlanVersionRow>> {
+    plan_versions::table
+        .find((case_id, version))
+        .select(PlanVersionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// What the version list shows of each version.
+#[derive(Clone, Debug, Queryable)]
+pub struct VersionMeta {
+    pub version: i64,
+    pub status: String,
+    pub updated_at: NaiveDateTime,
+    pub updated_by_agency: String,
+}
+
+/// Every version's metadata, oldest first.
+pub fn versions(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<VersionMeta>> {
+    plan_versions::table
+        .filter(plan_versions::case_id.eq(case_id))
+        .order(plan_versions::version.asc())
+        .select((
+            plan_versions::version,
+            plan_versions::status,
+            plan_versions::updated_at,
+            plan_versions::updated_by_agency,
+        ))
+        .load(conn)
+}
+
+/// Inserts a version and its measure index. A unique violation means another writer took this
+/// version first.
+pub fn insert(
+    conn: &mut DbConn,
+    row: &PlanVersionRow,
+    measures: &[MeasureIndexRow],
+) -> QueryResult<()> {
+    diesel::insert_into(plan_versions::table)
+        .values(row)
+        .execute(conn)?;
+    for measure in measures {
+        diesel::insert_into(plan_measures::table)
+            .values(measure)
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 # latency percentiles. Every one of those reads is a policy decision plus a durable audit append.
 #
 #   scripts/load.sh [sqlite|postgres] [DURATION] [CONCURRENCY ...]     e.g. scripts/load.sh postgres 20 1 8 32
+#   SIG_LOAD_SUFFIX=/plan scripts/load.sh sqlite 10 1        # another read of the same cases
 #
 # Loopback only. Installs wrk (Debian) when missing; PostgreSQL runs as a throwaway cluster.
 set -euo pipefail
@@ -13,6 +14,7 @@ duration=${2:-20}
 shift $(( $# > 2 ? 2 : $# ))
 levels=${*:-1 8 32}
 cases=${SIG_LOAD_CASES:-50}
+suffix=${SIG_LOAD_SUFFIX:-}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --quiet
@@ -70,10 +72,16 @@ for n in range(count):
         "agencies": ["polisen-orebro"], "categories": ["identity", "plan"], "purpose": "sig_joint_plan",
         "valid_from": str(today - datetime.timedelta(days=1)), "valid_until": str(today + datetime.timedelta(days=90)),
         "evidence_ref": f"load-{n}"})
+    request = urllib.request.Request(f"http://{bind}/api/v1/cases/{case['id']}/plan", method="PUT",
+        data=json.dumps({"goals": ["Fullföljd skolgång", "Ingen ny brottslighet"], "measures": [
+            {"agency": a, "responsible_name": "Ansvarig", "description": "Insats " * 20}
+            for a in ("polisen-orebro", "skola-orebro", "socialtjanst-orebro")]}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "If-Match": '"0"'})
+    urllib.request.urlopen(request).read()
     print(f"/api/v1/cases/{case['id']}")
 PY
 {
-  echo "local paths = {"; sed 's/.*/  "&",/' "$work/paths"; echo "}"
+  echo "local paths = {"; sed "s|.*|  \"&$suffix\",|" "$work/paths"; echo "}"
   echo "local i = 0"
   echo "wrk.headers[\"Authorization\"] = \"Bearer $police\""
   echo "request = function() i = i + 1; return wrk.format(\"GET\", paths[(i % #paths) + 1]) end"
@@ -83,7 +91,7 @@ PY
   echo "end"
 } >"$work/read.lua"
 
-echo "backend=$backend cases=$cases duration=${duration}s machine: $(nproc) cores"
+echo "backend=$backend cases=$cases read=GET /api/v1/cases/{id}$suffix duration=${duration}s machine: $(nproc) cores"
 printf '%-12s %10s %10s %10s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' errors
 for c in $levels; do
   line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/read.lua" "http://$SIG_BIND" | grep '^RESULT')

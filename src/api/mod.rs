@@ -8,6 +8,7 @@ pub mod notes;
 pub mod ops;
 pub mod plans;
 pub mod reference;
+pub mod stats;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(plans::follow_up)
         .service(plans::list_versions)
         .service(plans::read_version)
+        .service(stats::read)
         .service(notes::access_explained)
         .service(notes::access_log)
         .service(audit::search)

@@ -4,3 +4,4 @@
 pub mod cases;
 pub mod plans;
 pub mod reference;
+pub mod stats;

@@ -14,3 +14,4 @@ mod plans;
 mod policies;
 mod reference;
 mod schema_drift;
+mod stats;

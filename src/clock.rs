@@ -63,6 +63,11 @@ pub fn rfc3339(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// A stored UTC time (`NaiveDateTime`) in the API's one format.
+pub fn rfc3339_naive(at: &chrono::NaiveDateTime) -> String {
+    rfc3339(&DateTime::<Utc>::from_naive_utc_and_offset(*at, Utc))
+}
+
 /// Serde helpers that write times in the API's one format.
 pub mod api_time {
     use chrono::{DateTime, NaiveDateTime, Utc};

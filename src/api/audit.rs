@@ -17,7 +17,7 @@ use crate::audit::query::{self, Filter};
 use crate::audit::{Action, AuditEvent};
 use crate::auth::Actor;
 use crate::authz::Resource;
-use crate::clock::rfc3339;
+use crate::clock::rfc3339_naive;
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -331,7 +331,7 @@ pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse,
             json!({
                 "seq": c.seq,
                 "hash": hash_hex(&c.hash),
-                "at": rfc3339(&DateTime::<Utc>::from_naive_utc_and_offset(c.at, Utc)),
+                "at": rfc3339_naive(&c.at),
                 "signature": URL_SAFE_NO_PAD.encode(&c.signature),
                 "key_id": c.key_id,
             })

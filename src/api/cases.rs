@@ -3,17 +3,16 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, CaseSlice, PROTECTED_CONTACT, REFERRAL};
-use crate::api::extract::ApiJson;
+use crate::api::extract::{path_id, ApiJson};
 use crate::audit::Action;
 use crate::auth::Actor;
 use crate::authz::{Context, Resource};
-use crate::clock::rfc3339;
+use crate::clock::rfc3339_naive;
 use crate::domain::personal_number::{self, age_on};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::repo::cases::{self as repo, CaseChanges, CaseFilter, CaseRow, GuardianRow};
@@ -102,13 +101,6 @@ pub struct CasePage {
     pub next_cursor: Option<String>,
 }
 
-fn time(at: &NaiveDateTime) -> String {
-    rfc3339(&chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
-        *at,
-        chrono::Utc,
-    ))
-}
-
 fn text_rule(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, required: bool) {
     let length = value.trim().chars().count();
     if (required && length == 0) || length > max {
@@ -188,8 +180,8 @@ pub fn case_view(
         "area": row.area,
         "status": row.status,
         "owner_agency": row.owner_agency,
-        "created_at": time(&row.created_at),
-        "updated_at": time(&row.updated_at),
+        "created_at": rfc3339_naive(&row.created_at),
+        "updated_at": rfc3339_naive(&row.updated_at),
         "version": row.version,
         "consent": consent,
         "visible_categories": visible,
@@ -274,12 +266,6 @@ pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
         .trim_matches('"')
         .parse()
         .map_err(|_| ApiError::PreconditionFailed)
-}
-
-fn parse_case_id(id: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::BadRequest("the case id is not a UUID".to_owned()))
 }
 
 /// Opens a case (role `social_secretary` at a `social_services` agency).
@@ -535,7 +521,7 @@ pub async fn read(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let view = unit::run(&req, actor, Action::CaseRead, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;
         let visible = unit.require_some_category(&slice)?;
@@ -592,7 +578,7 @@ fn list_cases(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiErro
         }
     }
     let mut after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(parse_case_id(cursor).map_err(|_| {
+        Some(cursor) => Some(path_id(cursor, "case").map_err(|_| {
             ApiError::BadRequest("`cursor` is not one this API gave out".to_owned())
         })?),
         None => None,
@@ -690,7 +676,7 @@ pub async fn update(
     id: web::Path<String>,
     body: ApiJson<CasePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let input = body.into_inner();
     let view = unit::run(

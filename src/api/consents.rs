@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::access::{self, CaseSlice};
-use crate::api::extract::ApiJson;
+use crate::api::extract::{path_id, ApiJson};
 use crate::audit::Action;
 use crate::auth::Actor;
 use crate::authz::Context;
-use crate::clock::rfc3339;
+use crate::clock::rfc3339_naive;
 use crate::domain::consent::{
     self, ConsentInput, ConsentState, Decision, GuardianFacts, Method, PartyInput,
 };
@@ -58,12 +58,6 @@ pub struct Revocation {
     pub reason: Option<String>,
 }
 
-fn parse_id(id: &str, what: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::BadRequest(format!("the {what} id is not a UUID")))
-}
-
 fn method_str(method: Method) -> &'static str {
     match method {
         Method::Written => "written",
@@ -81,12 +75,7 @@ fn decision_str(decision: Decision) -> &'static str {
 /// The consent as API.md §6 shows it.
 pub fn consent_view(consent: &Consent, today: NaiveDate) -> Value {
     let row = &consent.row;
-    let at = |t: &chrono::NaiveDateTime| {
-        rfc3339(&chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
-            *t,
-            chrono::Utc,
-        ))
-    };
+    let at = rfc3339_naive;
     json!({
         "id": row.id,
         "case_id": row.case_id,
@@ -136,7 +125,7 @@ pub async fn create(
     id: web::Path<String>,
     body: ApiJson<NewConsent>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, "case")?;
+    let id = path_id(&id, "case")?;
     let input = body.into_inner();
     let view = unit::run(
         &req,
@@ -285,7 +274,7 @@ pub async fn list(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, "case")?;
+    let id = path_id(&id, "case")?;
     let items = unit::run(
         &req,
         actor,
@@ -330,8 +319,8 @@ pub async fn revoke(
     body: ApiJson<Revocation>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, consent_id) = path.into_inner();
-    let id = parse_id(&id, "case")?;
-    let consent_id = parse_id(&consent_id, "consent")?;
+    let id = path_id(&id, "case")?;
+    let consent_id = path_id(&consent_id, "consent")?;
     let input = body.into_inner();
     let view = unit::run(&req, actor, Action::ConsentRevoke, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;

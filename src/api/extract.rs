@@ -14,6 +14,13 @@ use crate::auth::{Actor, AuthError};
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
+/// A UUID from the path, normalised; 400 `bad_request` naming `what` otherwise.
+pub fn path_id(text: &str, what: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(text)
+        .map(|id| id.to_string())
+        .map_err(|_| ApiError::BadRequest(format!("the {what} id is not a UUID")))
+}
+
 /// Request bodies above this are refused with 413 (API.md §3).
 pub const BODY_LIMIT: usize = 256 * 1024;
 

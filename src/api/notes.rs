@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::access;
-use crate::api::extract::ApiJson;
+use crate::api::extract::{path_id, ApiJson};
 use crate::audit::{query, Action};
 use crate::auth::{Actor, Role};
 use crate::authz::{AgencyFacts, Context};
-use crate::clock::rfc3339;
+use crate::clock::{rfc3339, rfc3339_naive};
 use crate::domain::consent::{note_category, CATEGORIES};
 use crate::error::{ApiError, Problem};
 use crate::repo::cases::{self as repo, NoteRow};
@@ -27,19 +27,6 @@ pub struct NewNote {
     pub text: String,
 }
 
-fn time(at: &chrono::NaiveDateTime) -> String {
-    rfc3339(&chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
-        *at,
-        chrono::Utc,
-    ))
-}
-
-fn case_id(id: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::BadRequest("the case id is not a UUID".to_owned()))
-}
-
 fn note_view(unit: &Unit<'_>, note: &NoteRow) -> Result<Value, ApiError> {
     let text = unit
         .crypto()
@@ -51,7 +38,7 @@ fn note_view(unit: &Unit<'_>, note: &NoteRow) -> Result<Value, ApiError> {
         "category": note.category,
         "agency": note.agency,
         "author_name": note.author_name,
-        "created_at": time(&note.created_at),
+        "created_at": rfc3339_naive(&note.created_at),
         "text": text,
     }))
 }
@@ -79,7 +66,7 @@ pub async fn create(
     id: web::Path<String>,
     body: ApiJson<NewNote>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let input = body.into_inner();
     let view = unit::run(
         &req,
@@ -140,7 +127,7 @@ pub async fn list(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let items = unit::run(&req, actor, Action::NoteList, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;
         // May the caller read the notes of this case at all (their own agency's, at least)?
@@ -203,7 +190,7 @@ pub async fn access_explained(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let body = unit::run(&req, actor, Action::AccessRead, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;
         unit.require(Action::AccessRead, &slice, &Context::default())?;
@@ -269,7 +256,7 @@ pub async fn access_log(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let body = unit::run(
         &req,
         actor,
@@ -284,7 +271,7 @@ pub async fn access_log(
                 .into_iter()
                 .map(|entry| {
                     json!({
-                        "at": time(&entry.at),
+                        "at": rfc3339_naive(&entry.at),
                         "agency": entry.agency,
                         "role": entry.roles,
                         "action": entry.action,

@@ -13,11 +13,11 @@ use utoipa::ToSchema;
 
 use crate::access::{self, CaseSlice};
 use crate::api::cases::if_match;
-use crate::api::extract::ApiJson;
+use crate::api::extract::{path_id, ApiJson};
 use crate::audit::Action;
 use crate::auth::Actor;
 use crate::authz::Context;
-use crate::clock::rfc3339;
+use crate::clock::{rfc3339, rfc3339_naive};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::repo::plans::{self as repo, MeasureIndexRow, PlanVersionRow};
 use crate::repo::reference as reference_repo;
@@ -114,13 +114,6 @@ struct Plan {
     updated_at: Option<String>,
 }
 
-fn time(at: &chrono::NaiveDateTime) -> String {
-    rfc3339(&chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
-        *at,
-        chrono::Utc,
-    ))
-}
-
 fn aad(case_id: &str, version: i64) -> String {
     format!("plan_versions.content:{case_id}:{version}")
 }
@@ -138,7 +131,7 @@ fn open(unit: &Unit<'_>, row: PlanVersionRow) -> Result<Plan, ApiError> {
         status: row.status,
         agreed_on: row.agreed_on,
         content,
-        updated_at: Some(time(&row.updated_at)),
+        updated_at: Some(rfc3339_naive(&row.updated_at)),
     })
 }
 
@@ -181,12 +174,6 @@ fn respond(plan: Value) -> HttpResponse {
         }
     }
     response.json(plan)
-}
-
-fn case_id(id: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::BadRequest("the case id is not a UUID".to_owned()))
 }
 
 /// Loads the case and requires that the caller may read its plan.
@@ -258,7 +245,7 @@ fn save(unit: &mut Unit<'_>, mut plan: Plan) -> Result<Value, ApiError> {
         }
         Err(other) => return Err(other.into()),
     }
-    plan.updated_at = Some(time(&now));
+    plan.updated_at = Some(rfc3339_naive(&now));
     Ok(view(&plan))
 }
 
@@ -301,7 +288,7 @@ pub async fn read(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let plan = unit::run(&req, actor, Action::PlanRead, StatusCode::OK, move |unit| {
         readable(unit, &id)?;
         Ok(view(&current(unit, &id)?))
@@ -336,7 +323,7 @@ pub async fn replace(
     id: web::Path<String>,
     body: ApiJson<PlanInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let input = body.into_inner();
     let plan = unit::run(
@@ -512,7 +499,7 @@ pub async fn agree(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let plan = unit::run(
         &req,
@@ -580,10 +567,8 @@ pub async fn update_measure(
     body: ApiJson<MeasurePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, measure_id) = path.into_inner();
-    let id = case_id(&id)?;
-    let measure_id = uuid::Uuid::parse_str(&measure_id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::BadRequest("the measure id is not a UUID".to_owned()))?;
+    let id = path_id(&id, "case")?;
+    let measure_id = path_id(&measure_id, "measure")?;
     let expected = if_match(&req);
     let input = body.into_inner();
     let plan = unit::run(
@@ -678,7 +663,7 @@ pub async fn follow_up(
     id: web::Path<String>,
     body: ApiJson<FollowUpInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let input = body.into_inner();
     let plan = unit::run(
@@ -740,7 +725,7 @@ pub async fn list_versions(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let list = unit::run(
         &req,
         actor,
@@ -754,7 +739,7 @@ pub async fn list_versions(
                     json!({
                         "version": v.version,
                         "status": v.status,
-                        "updated_at": time(&v.updated_at),
+                        "updated_at": rfc3339_naive(&v.updated_at),
                         "updated_by_agency": v.updated_by_agency,
                     })
                 })
@@ -786,7 +771,7 @@ pub async fn read_version(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, number) = path.into_inner();
-    let id = case_id(&id)?;
+    let id = path_id(&id, "case")?;
     let plan = unit::run(
         &req,
         actor,

@@ -2,7 +2,7 @@
 //! the event's fields, `seq` first; nested values as JSON).
 
 use super::AuditEvent;
-use crate::clock::rfc3339;
+use crate::clock::rfc3339_naive;
 use crate::crypto::keys::hex;
 
 pub const CSV_COLUMNS: [&str; 16] = [
@@ -72,10 +72,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn csv_fields(e: &AuditEvent) -> Vec<String> {
-    let at = rfc3339(&chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(
-        e.at,
-        chrono::Utc,
-    ));
+    let at = rfc3339_naive(&e.at);
     vec![
         e.seq.to_string(),
         e.id.clone(),

@@ -20,7 +20,7 @@ use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde::Serialize;
 
 use crate::auth::Actor;
-use crate::clock::rfc3339;
+use crate::clock::rfc3339_naive;
 use crate::crypto::keys::hex;
 
 /// Every action of API.md §10, plus `request.unmatched` for requests to no route.
@@ -198,7 +198,7 @@ pub fn canonical(seq: i64, e: &NewEvent) -> Vec<u8> {
     fn s<T: Serialize>(value: &T) -> String {
         serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
     }
-    let at = rfc3339(&DateTime::<Utc>::from_naive_utc_and_offset(e.at, Utc));
+    let at = rfc3339_naive(&e.at);
     format!(
         "{{\"action\":{},\"actor\":{{\"agency\":{},\"name\":{},\"roles\":{},\"sub\":{}}},\"at\":{},\
          \"case_ids\":{},\"categories\":{},\"consent_id\":{},\"id\":{},\"method\":{},\"outcome\":{},\
@@ -236,11 +236,7 @@ pub fn chain_hash(prev_hash: &[u8], canonical: &[u8]) -> [u8; 32] {
 
 /// The message a checkpoint signs.
 pub fn checkpoint_message(seq: i64, hash: &[u8], at: &NaiveDateTime) -> String {
-    format!(
-        "{seq}\n{}\n{}",
-        hex(hash),
-        rfc3339(&DateTime::<Utc>::from_naive_utc_and_offset(*at, Utc))
-    )
+    format!("{seq}\n{}\n{}", hex(hash), rfc3339_naive(at))
 }
 
 impl AuditEvent {

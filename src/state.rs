@@ -11,7 +11,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::crypto::fields::FieldCrypto;
 use crate::crypto::keys::KeyStore;
-use crate::db::{self, Backend, DbError, Pool, PoolSettings};
+use crate::db::{self, DbError, Pool, PoolSettings};
 use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +29,6 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct StateInner {
     pub config: Config,
-    pub backend: Backend,
     pub pool: Pool,
     pub policies: PolicyEngine,
     pub auth: Authenticator,
@@ -77,7 +76,6 @@ impl AppState {
         let witness = Witness::new(config.data_dir.clone());
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
         Ok(Self(Arc::new(StateInner {
-            backend: url.backend(),
             config,
             pool,
             policies,

@@ -174,17 +174,6 @@ pub fn update_case(
     Ok(updated == 1)
 }
 
-/// Bumps the version of a case whose consent changed, so its ETag changes too.
-pub fn touch_case(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(cases::table.filter(cases::id.eq(id)))
-        .set((
-            cases::version.eq(cases::version + 1),
-            cases::updated_at.eq(at),
-        ))
-        .execute(conn)
-        .map(|_| ())
-}
-
 fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Consent>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

@@ -94,6 +94,17 @@ pub struct Config {
     )]
     pub anomaly_distinct_cases: i64,
 
+    /// Retention (gallring): a closed case's personal data is erased this many years after its
+    /// last entry (DOMAIN.md; old SoL 12 kap. 1 §).
+    #[arg(
+        long,
+        env = "SIG_RETENTION_YEARS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        global = true
+    )]
+    pub retention_years: u32,
+
     /// Database connections in the pool (and blocking threads per worker).
     #[arg(long, env = "SIG_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
@@ -118,6 +129,7 @@ impl Config {
             log_format: LogFormat::Pretty,
             db_pool_size: 8,
             anomaly_distinct_cases: 30,
+            retention_years: 5,
         }
     }
 }

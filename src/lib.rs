@@ -18,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod repo;
+pub mod retention;
 pub mod state;
 pub mod telemetry;
 pub mod unit;

@@ -1,4 +1,4 @@
-//! The `sig-register` command: serve, migrate, token.
+//! The `sig-register` command: serve, migrate, token, audit, retention.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use sig_register::clock::{Clock, SystemClock};
 use sig_register::config::Config;
 use sig_register::crypto::keys::KeyStore;
 use sig_register::state::AppState;
-use sig_register::{build_app, db, telemetry};
+use sig_register::{build_app, db, retention, telemetry};
 
 /// Consent-gated case register for social intervention groups (SIG, the Örebro model).
 #[derive(Debug, Parser)]
@@ -38,6 +38,21 @@ enum Command {
     /// Verify or export the audit log, straight from the database.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Retention (gallring): erase the personal data of cases past their retention time.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Erase every closed case whose retention time (SIG_RETENTION_YEARS after its last
+    /// entry) has passed, or keep it for the research archive; one audit event per case.
+    /// Cases on hold are listed and kept.
+    Run {
+        /// List what would be erased, archived or held, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +104,7 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Export { from, to, format }) => {
             audit_export(&cli.config, from.as_deref(), to.as_deref(), &format)
         }
+        Command::Retention(RetentionCommand::Run { dry_run }) => retention_run(cli.config, dry_run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -205,6 +221,42 @@ fn audit_export(
     Ok(())
 }
 
+fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
+    let state = AppState::build(config, Arc::new(SystemClock))?;
+    let report = retention::run(&state, dry_run)?;
+    println!(
+        "retention: SIG_RETENTION_YEARS={}, today {} (Europe/Stockholm): {} closed case(s) past their retention time",
+        report.retention_years,
+        report.today.map(|d| d.to_string()).unwrap_or_default(),
+        report.items.len()
+    );
+    for item in &report.items {
+        println!(
+            "{:<8} {}  {:<14} last entry {}  kept until {}",
+            item.disposition.as_str(),
+            item.case_id,
+            item.area,
+            item.last_entry_on,
+            item.retained_until
+        );
+    }
+    if dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    println!(
+        "erased {}, archived {}, on hold {}, left for the next run {}",
+        report.erased, report.archived, report.held, report.skipped
+    );
+    // Sign the new events now rather than leave them to the next serve checkpoint.
+    if report.erased + report.archived > 0 {
+        if let Some(checkpoint) = witness::checkpoint_now(&state)? {
+            println!("audit checkpoint signed at seq {}", checkpoint.seq);
+        }
+    }
+    Ok(())
+}
+
 fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let pool_size = config.db_pool_size.max(1) as usize;
@@ -220,7 +272,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let background = data.clone();
     let at_shutdown = data.clone();
     actix_web::rt::System::new().block_on(async move {
-        actix_web::rt::spawn(keep_audit_witnessed(background));
+        actix_web::rt::spawn(keep_audit_witnessed(background.clone()));
+        actix_web::rt::spawn(run_retention_daily(background));
         HttpServer::new(move || build_app(data.clone()))
             .worker_max_blocking_threads(pool_size)
             .client_request_timeout(Duration::from_secs(10))
@@ -240,6 +293,31 @@ fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("sig-register stopped");
     Ok(())
+}
+
+/// Retention once a minute after start, then every 24 hours. Several instances may run it at
+/// once: each case is erased in one transaction that checks it is still unchanged.
+async fn run_retention_daily(state: web::Data<AppState>) {
+    const FIRST_RUN: Duration = Duration::from_secs(60);
+    const EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+    let mut tick =
+        actix_web::rt::time::interval_at(actix_web::rt::time::Instant::now() + FIRST_RUN, EVERY);
+    loop {
+        tick.tick().await;
+        let state = state.clone();
+        match web::block(move || retention::run(&state, false)).await {
+            Ok(Ok(report)) => tracing::info!(
+                due = report.items.len(),
+                erased = report.erased,
+                archived = report.archived,
+                on_hold = report.held,
+                left_for_next_run = report.skipped,
+                "retention run"
+            ),
+            Ok(Err(error)) => tracing::error!(%error, "retention run failed; next run in 24 h"),
+            Err(error) => tracing::error!(%error, "retention run did not start"),
+        }
+    }
 }
 
 /// Every 250 ms: refresh the audit witness; every 60 s: sign a checkpoint.

@@ -82,6 +82,11 @@ impl Unit<'_> {
         &self.state.policies
     }
 
+    /// `SIG_RETENTION_YEARS`.
+    pub fn retention_years(&self) -> u32 {
+        self.state.config.retention_years
+    }
+
     /// Field encryption and the blind index.
     pub fn crypto(&self) -> &crate::crypto::fields::FieldCrypto {
         &self.state.crypto

@@ -17,6 +17,7 @@ use crate::domain::personal_number::{self, age_on};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::repo::cases::{self as repo, CaseChanges, CaseFilter, CaseRow, GuardianRow};
 use crate::repo::reference as reference_repo;
+use crate::retention;
 use crate::unit::{self, Unit};
 
 const MAX_NAME: usize = 100;
@@ -71,13 +72,24 @@ pub struct NewCase {
     pub referral: Option<NewReferral>,
 }
 
-/// Changes to a case; `closure_reason` is required when closing.
+/// Changes to a case; `closure_reason` is required when closing. A closed case takes only
+/// `retention` changes.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CasePatch {
     /// `active` or `closed`.
     pub status: Option<String>,
     pub closure_reason: Option<String>,
     pub area: Option<String>,
+    pub retention: Option<RetentionPatch>,
+}
+
+/// The owner's retention flags (see the README's "Retention").
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RetentionPatch {
+    /// Keep the case past its retention time until the hold is lifted.
+    pub hold: Option<bool>,
+    /// Keep the case for the research archive instead of erasing it.
+    pub archive: Option<bool>,
 }
 
 /// Filters of the case list.
@@ -186,7 +198,8 @@ pub fn case_view(
         "consent": consent,
         "visible_categories": visible,
     });
-    if visible.contains(&"identity") {
+    // An erased case has no youth or guardians left to show.
+    if visible.contains(&"identity") && row.erased_at.is_none() {
         let protected_ok = unit.allows(
             Action::CaseRead,
             slice,
@@ -195,9 +208,9 @@ pub fn case_view(
         let contact = |protected: bool| !protected || protected_ok;
         let show_youth_contact = contact(row.youth_protected);
         view["youth"] = json!({
-            "personal_number": open(unit, "cases.youth_personal_number", id, &row.youth_personal_number)?,
-            "given_name": open(unit, "cases.youth_given_name", id, &row.youth_given_name)?,
-            "family_name": open(unit, "cases.youth_family_name", id, &row.youth_family_name)?,
+            "personal_number": open_opt(unit, "cases.youth_personal_number", id, row.youth_personal_number.as_ref())?,
+            "given_name": open_opt(unit, "cases.youth_given_name", id, row.youth_given_name.as_ref())?,
+            "family_name": open_opt(unit, "cases.youth_family_name", id, row.youth_family_name.as_ref())?,
             "phone": if show_youth_contact { open_opt(unit, "cases.youth_phone", id, row.youth_phone.as_ref())? } else { None },
             "address": if show_youth_contact { open_opt(unit, "cases.youth_address", id, row.youth_address.as_ref())? } else { None },
             "protected_identity": row.youth_protected,
@@ -232,8 +245,24 @@ pub fn case_view(
                 row.closure_reason.as_ref()
             )?);
         }
+        view["retention"] = retention_view(unit, row)?;
     }
     Ok(view)
+}
+
+/// The owner's view of a case's retention: its flags, and when its personal data goes.
+fn retention_view(unit: &mut Unit<'_>, row: &CaseRow) -> Result<Value, ApiError> {
+    let basis = retention::archive_basis(unit.crypto(), row, unit.today())?;
+    let until = retention::last_entry(unit.conn, row)?
+        .map(|last| retention::retained_until(last, unit.retention_years()));
+    Ok(json!({
+        "hold": row.retention_hold,
+        "archive": basis.is_some(),
+        "archive_basis": basis.map(retention::ArchiveBasis::as_str),
+        "retained_until": until.map(|d| d.to_string()),
+        "archived_at": row.archived_at.as_ref().map(rfc3339_naive),
+        "erased_at": row.erased_at.as_ref().map(rfc3339_naive),
+    }))
 }
 
 /// A case response: the view with `ETag: "<version>"`.
@@ -457,10 +486,25 @@ fn create_case(unit: &mut Unit<'_>, input: NewCase) -> Result<Value, ApiError> {
         created_at: now,
         updated_at: now,
         version: 1,
-        youth_pn_index: unit.crypto().blind_index(&number.normalised),
-        youth_personal_number: seal(unit, "cases.youth_personal_number", &id, &number.normalised)?,
-        youth_given_name: seal(unit, "cases.youth_given_name", &id, &youth.given_name)?,
-        youth_family_name: seal(unit, "cases.youth_family_name", &id, &youth.family_name)?,
+        youth_pn_index: Some(unit.crypto().blind_index(&number.normalised)),
+        youth_personal_number: Some(seal(
+            unit,
+            "cases.youth_personal_number",
+            &id,
+            &number.normalised,
+        )?),
+        youth_given_name: Some(seal(
+            unit,
+            "cases.youth_given_name",
+            &id,
+            &youth.given_name,
+        )?),
+        youth_family_name: Some(seal(
+            unit,
+            "cases.youth_family_name",
+            &id,
+            &youth.family_name,
+        )?),
         youth_phone: seal_opt(unit, "cases.youth_phone", &id, youth.phone.as_deref())?,
         youth_address: seal_opt(unit, "cases.youth_address", &id, youth.address.as_deref())?,
         youth_protected: youth.protected_identity,
@@ -473,6 +517,10 @@ fn create_case(unit: &mut Unit<'_>, input: NewCase) -> Result<Value, ApiError> {
         )?,
         closure_reason: None,
         closed_at: None,
+        retention_hold: false,
+        retention_archive: false,
+        archived_at: None,
+        erased_at: None,
     };
     let mut guardian_rows = Vec::new();
     for (position, (g, number)) in input.guardians.iter().zip(guardian_numbers).enumerate() {
@@ -661,7 +709,7 @@ fn list_cases(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiErro
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the owner agency's social secretary", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Activation without active consent, or the case is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Activation without active consent; the case is closed (only retention flags change), erased or archived", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the current ETag", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks a rule", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
@@ -700,9 +748,20 @@ pub async fn update(
 
 fn update_case(unit: &mut Unit<'_>, slice: CaseSlice, input: CasePatch) -> Result<Value, ApiError> {
     let row = &slice.row;
-    if row.status == "closed" {
+    if row.erased_at.is_some() {
+        return Err(ApiError::Conflict(retention::ERASED.to_owned()));
+    }
+    if row.archived_at.is_some() {
         return Err(ApiError::Conflict(
-            "the case is closed; a closed case is final".to_owned(),
+            "the case is kept for the research archive and no longer changes".to_owned(),
+        ));
+    }
+    let changes_case =
+        input.status.is_some() || input.area.is_some() || input.closure_reason.is_some();
+    if row.status == "closed" && (changes_case || input.retention.is_none()) {
+        return Err(ApiError::Conflict(
+            "the case is closed; a closed case is final (only its retention flags change)"
+                .to_owned(),
         ));
     }
     let mut errors = Vec::new();
@@ -758,6 +817,8 @@ fn update_case(unit: &mut Unit<'_>, slice: CaseSlice, input: CasePatch) -> Resul
             .map(|r| seal(unit, "cases.closure_reason", &row.id, r))
             .transpose()?,
         closed_at: closure.as_ref().map(|_| now),
+        retention_hold: input.retention.as_ref().and_then(|r| r.hold),
+        retention_archive: input.retention.as_ref().and_then(|r| r.archive),
         updated_at: now,
         version: row.version + 1,
     };

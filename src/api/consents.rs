@@ -148,12 +148,14 @@ fn record(unit: &mut Unit<'_>, slice: &CaseSlice, input: NewConsent) -> Result<V
     }
     let today = unit.today();
     let case_id = slice.row.id.clone();
+    let sealed = slice
+        .row
+        .youth_personal_number
+        .as_ref()
+        .ok_or_else(|| ApiError::Conflict(crate::retention::ERASED.to_owned()))?;
     let number = unit
         .crypto()
-        .open_str(
-            &slice.row.youth_personal_number,
-            &format!("cases.youth_personal_number:{case_id}"),
-        )
+        .open_str(sealed, &format!("cases.youth_personal_number:{case_id}"))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let birth = personal_number::parse(&number, today)
         .map(|n| n.birth_date)

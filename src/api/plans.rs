@@ -119,9 +119,13 @@ fn aad(case_id: &str, version: i64) -> String {
 }
 
 fn open(unit: &Unit<'_>, row: PlanVersionRow) -> Result<Plan, ApiError> {
+    let sealed = row
+        .content
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound(crate::retention::ERASED.to_owned()))?;
     let bytes = unit
         .crypto()
-        .open(&row.content, &aad(&row.case_id, row.version))
+        .open(sealed, &aad(&row.case_id, row.version))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let content: Content =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -194,6 +198,10 @@ fn writable(
 ) -> Result<(CaseSlice, Plan), ApiError> {
     let slice = access::load(unit, id)?;
     unit.audit.categories = vec!["plan".to_owned()];
+    if slice.row.erased_at.is_some() {
+        unit.require(action, &slice, &Context::default())?;
+        return Err(ApiError::Conflict(crate::retention::ERASED.to_owned()));
+    }
     let plan = current(unit, id)?;
     let context = context(&plan)?;
     unit.require(action, &slice, &context)?;
@@ -221,7 +229,7 @@ fn save(unit: &mut Unit<'_>, mut plan: Plan) -> Result<Value, ApiError> {
         version: plan.version,
         status: plan.status.clone(),
         agreed_on: plan.agreed_on,
-        content,
+        content: Some(content),
         updated_at: now,
         updated_by_sub: unit.actor.sub.clone(),
         updated_by_agency: unit.actor.agency.clone(),

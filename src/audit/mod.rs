@@ -23,7 +23,8 @@ use crate::auth::Actor;
 use crate::clock::rfc3339_naive;
 use crate::crypto::keys::hex;
 
-/// Every action of API.md §10, plus `request.unmatched` for requests to no route.
+/// Every action of API.md §10, plus `request.unmatched` for requests to no route and the
+/// retention job's `case.erase` and `case.archive`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     CaseCreate,
@@ -54,6 +55,8 @@ pub enum Action {
     AgencyCreate,
     AuthFailed,
     RequestUnmatched,
+    CaseErase,
+    CaseArchive,
 }
 
 impl Action {
@@ -86,6 +89,8 @@ impl Action {
             Action::AgencyCreate => "agency.create",
             Action::AuthFailed => "auth.failed",
             Action::RequestUnmatched => "request.unmatched",
+            Action::CaseErase => "case.erase",
+            Action::CaseArchive => "case.archive",
         }
     }
 }

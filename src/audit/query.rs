@@ -176,7 +176,8 @@ pub fn is_off_hours(at: NaiveDateTime) -> bool {
 
 const ANOMALY_BATCH: i64 = 10_000;
 
-/// Reviews the events between `from` and `to` (inclusive). Reads in batches.
+/// Reviews the events between `from` and `to` (inclusive), people's requests only (not the
+/// retention job). Reads in batches.
 pub fn anomalies(
     conn: &mut DbConn,
     from: NaiveDateTime,
@@ -193,6 +194,8 @@ pub fn anomalies(
             .filter(audit_events::at.le(to))
             .filter(audit_events::seq.gt(after))
             .filter(audit_events::actor_sub.is_not_null())
+            // People's requests only: the retention job's events carry no method.
+            .filter(audit_events::method.is_not_null())
             .order(audit_events::seq.asc())
             .limit(ANOMALY_BATCH)
             .select((
@@ -232,6 +235,8 @@ pub fn anomalies(
             .filter(audit_events::at.ge(from))
             .filter(audit_events::at.le(to))
             .filter(audit_events::actor_sub.is_not_null())
+            // People's requests only: the retention job's events carry no method.
+            .filter(audit_events::method.is_not_null())
             .filter(
                 audit_event_cases::seq.gt(after).or(audit_event_cases::seq
                     .eq(after)

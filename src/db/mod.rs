@@ -91,10 +91,12 @@ impl DatabaseUrl {
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // Foreign keys are per connection in SQLite; WAL lets readers run beside the
-                // writer; FULL makes every acknowledged commit survive a power cut.
+                // writer; FULL makes every acknowledged commit survive a power cut; secure_delete
+                // overwrites what retention erases instead of leaving it in free pages.
                 conn.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA secure_delete = ON;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -253,6 +255,19 @@ where
             // rollback failed is marked broken and leaves the pool.
             let _ = Tm::rollback_transaction(conn);
             Err(error)
+        }
+    }
+}
+
+/// After retention erased something: on SQLite, copies the WAL into the database and truncates
+/// it, so the erased rows' old page images leave the `-wal` file too (secure_delete has already
+/// zeroed them in the database). PostgreSQL keeps dead row versions until (auto)vacuum reuses
+/// their space; they were sealed, so they open only with the field key. Best effort: a reader
+/// holding an old snapshot makes the checkpoint partial, and the next run tries again.
+pub fn reclaim_erased_space(conn: &mut DbConn) {
+    if let DbConn::Sqlite(inner) = conn {
+        if let Err(error) = inner.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
+            tracing::warn!(%error, "the WAL was not truncated after retention");
         }
     }
 }

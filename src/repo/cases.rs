@@ -22,10 +22,10 @@ pub struct CaseRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
-    pub youth_pn_index: Vec<u8>,
-    pub youth_personal_number: Vec<u8>,
-    pub youth_given_name: Vec<u8>,
-    pub youth_family_name: Vec<u8>,
+    pub youth_pn_index: Option<Vec<u8>>,
+    pub youth_personal_number: Option<Vec<u8>>,
+    pub youth_given_name: Option<Vec<u8>>,
+    pub youth_family_name: Option<Vec<u8>>,
     pub youth_phone: Option<Vec<u8>>,
     pub youth_address: Option<Vec<u8>>,
     pub youth_protected: bool,
@@ -33,6 +33,13 @@ pub struct CaseRow {
     pub referral_reason: Option<Vec<u8>>,
     pub closure_reason: Option<Vec<u8>>,
     pub closed_at: Option<NaiveDateTime>,
+    /// Keep the case past its retention time until the hold is lifted.
+    pub retention_hold: bool,
+    /// Keep the case for the research archive instead of erasing it (a decision; the birth-day
+    /// rule of DOMAIN.md applies on top of it).
+    pub retention_archive: bool,
+    pub archived_at: Option<NaiveDateTime>,
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -153,6 +160,8 @@ pub struct CaseChanges {
     pub status: Option<String>,
     pub closure_reason: Option<Vec<u8>>,
     pub closed_at: Option<NaiveDateTime>,
+    pub retention_hold: Option<bool>,
+    pub retention_archive: Option<bool>,
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }

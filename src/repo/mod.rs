@@ -4,4 +4,5 @@
 pub mod cases;
 pub mod plans;
 pub mod reference;
+pub mod retention;
 pub mod stats;

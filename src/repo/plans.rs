@@ -14,7 +14,8 @@ pub struct PlanVersionRow {
     pub version: i64,
     pub status: String,
     pub agreed_on: Option<NaiveDate>,
-    pub content: Vec<u8>,
+    /// Sealed goals, measures and follow-ups; `None` once the case is erased.
+    pub content: Option<Vec<u8>>,
     pub updated_at: NaiveDateTime,
     pub updated_by_sub: String,
     pub updated_by_agency: String,

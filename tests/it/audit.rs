@@ -40,7 +40,7 @@ fn auditor(app: &TestApp) -> String {
     app.token("au-1", "socialtjanst-orebro", &[Role::Auditor])
 }
 
-fn verify(app: &TestApp) -> chain::Verification {
+pub fn verify(app: &TestApp) -> chain::Verification {
     let witness = chain::read_witness(&app.config.data_dir).expect("witness readable");
     chain::verify(
         &mut conn(app),

@@ -13,5 +13,6 @@ mod ops;
 mod plans;
 mod policies;
 mod reference;
+mod retention;
 mod schema_drift;
 mod stats;

@@ -19,7 +19,7 @@ fn measure(app: &TestApp, agency: &str, description: &str) -> Value {
     })
 }
 
-async fn send(
+pub async fn send(
     app: &TestApp,
     method: &str,
     path: &str,
@@ -44,7 +44,7 @@ async fn send(
 
 /// A case with an active consent for police and school covering identity and plan, and a plan
 /// with one police, one school and one social services measure. Returns the case and the ETag.
-async fn planned_case(app: &TestApp) -> (Case, String) {
+pub async fn planned_case(app: &TestApp) -> (Case, String) {
     let case = create_case(app, 16).await;
     record_consent(
         app,

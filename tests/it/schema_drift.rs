@@ -180,3 +180,116 @@ fn migrations_are_idempotent_on_both_backends() {
         assert_eq!(db::migrate(&postgres).expect("second"), 0);
     }
 }
+
+/// Rows written under the first four migrations, then migration 5 (retention), whose SQLite half
+/// rebuilds `cases` and `plan_versions` with foreign keys off: every row and reference survives,
+/// the new flags start false, and the foreign keys still hold.
+fn upgrade_keeps_rows<C>(conn: &mut C, migrations_dir: &str, blob: &str, url: &DatabaseUrl)
+where
+    C: diesel::connection::SimpleConnection
+        + diesel_migrations::MigrationHarness<C::Backend>
+        + Connection,
+{
+    let migrations =
+        diesel_migrations::FileBasedMigrations::from_path(project_dir().join(migrations_dir))
+            .expect("migrations");
+    for _ in 0..4 {
+        conn.run_next_migration(migrations.clone())
+            .expect("an earlier migration");
+    }
+    conn.batch_execute(&format!(
+        "INSERT INTO cases (id, area, status, owner_agency, created_by, created_at, updated_at, \
+           version, youth_pn_index, youth_personal_number, youth_given_name, youth_family_name, \
+           youth_protected, closed_at) \
+         VALUES ('c1', 'vivalla', 'closed', 'socialtjanst-orebro', 'u', '2020-01-01 10:00:00', \
+           '2020-01-01 10:00:00', 3, {blob}, {blob}, {blob}, {blob}, FALSE, '2020-02-01 10:00:00');
+         INSERT INTO guardians (id, case_id, position, given_name, family_name, has_custody, \
+           protected_identity) VALUES ('g1', 'c1', 0, {blob}, {blob}, TRUE, FALSE);
+         INSERT INTO notes (id, case_id, category, agency, author_sub, author_name, created_at, text) \
+           VALUES ('n1', 'c1', 'social_notes', 'socialtjanst-orebro', 'u', 'U', '2020-01-02 10:00:00', {blob});
+         INSERT INTO plan_versions (case_id, version, status, content, updated_at, updated_by_sub, \
+           updated_by_agency) VALUES ('c1', 1, 'draft', {blob}, '2020-01-03 10:00:00', 'u', 'socialtjanst-orebro');
+         INSERT INTO plan_measures (case_id, version, measure_id, agency, status) \
+           VALUES ('c1', 1, 'm1', 'polisen-orebro', 'ongoing');"
+    ))
+    .expect("rows under the old schema");
+    assert_eq!(db::migrate(url).expect("migration 5"), 1);
+    let mut after = url.connect().expect("connect");
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Counted {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |conn: &mut db::DbConn, sql: &str| -> i64 {
+        diesel::sql_query(sql)
+            .get_result::<Counted>(conn)
+            .expect(sql)
+            .n
+    };
+    for (sql, expected) in [
+        (
+            "SELECT COUNT(*) AS n FROM cases WHERE id = 'c1' AND version = 3 \
+          AND youth_given_name IS NOT NULL AND NOT retention_hold AND NOT retention_archive \
+          AND erased_at IS NULL AND archived_at IS NULL AND closed_at IS NOT NULL",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) AS n FROM guardians g JOIN cases c ON c.id = g.case_id",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) AS n FROM notes n JOIN cases c ON c.id = n.case_id",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) AS n FROM plan_versions p JOIN cases c ON c.id = p.case_id \
+          WHERE p.content IS NOT NULL",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) AS n FROM plan_measures m JOIN plan_versions p \
+          ON p.case_id = m.case_id AND p.version = m.version",
+            1,
+        ),
+    ] {
+        assert_eq!(count(&mut after, sql), expected, "{sql}");
+    }
+    // The rebuilt tables still enforce their references and the erased-or-whole rule.
+    assert!(diesel::sql_query(
+        "INSERT INTO notes (id, case_id, category, agency, author_sub, author_name, created_at, text) \
+         SELECT 'n2', 'no-such-case', category, agency, author_sub, author_name, created_at, text FROM notes"
+    )
+    .execute(&mut after)
+    .is_err(), "a note of no case");
+    assert!(
+        diesel::sql_query("UPDATE cases SET youth_given_name = NULL WHERE id = 'c1'")
+            .execute(&mut after)
+            .is_err(),
+        "a live case without its name"
+    );
+}
+
+#[test]
+fn sqlite_upgrade_to_retention_keeps_every_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("upgrade.db");
+    let url = DatabaseUrl::Sqlite(path.clone());
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
+        .expect("pragma");
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url);
+}
+
+#[test]
+fn postgres_upgrade_to_retention_keeps_every_row() {
+    let Some(url) = pg::fresh_database() else {
+        return;
+    };
+    let mut conn = PgConnection::establish(&url).expect("connect");
+    upgrade_keeps_rows(
+        &mut conn,
+        "migrations/postgres",
+        "'\\x0102'::bytea",
+        &DatabaseUrl::Postgres(url.clone()),
+    );
+}

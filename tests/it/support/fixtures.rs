@@ -17,11 +17,17 @@ pub const SCHOOL_AGENCY: &str = "skola-orebro";
 
 static SERIAL: AtomicU32 = AtomicU32::new(100);
 
-/// A valid 12-digit personal (or coordination) number of someone `age` years old on `today`.
+/// A valid 12-digit personal (or coordination) number of someone `age` years old on `today`
+/// (born on the 20th–23rd of a month, so never on an archive birth day).
 pub fn personal_number(today: NaiveDate, age: i32, coordination: bool) -> String {
-    let serial = SERIAL.fetch_add(1, Ordering::SeqCst) % 900 + 100;
     let born = NaiveDate::from_ymd_opt(today.year() - age, today.month(), 1).expect("date")
         - Duration::days(40);
+    personal_number_born(born, coordination)
+}
+
+/// A valid 12-digit personal (or coordination) number of someone born on `born`.
+pub fn personal_number_born(born: NaiveDate, coordination: bool) -> String {
+    let serial = SERIAL.fetch_add(1, Ordering::SeqCst) % 900 + 100;
     let day = born.day() + if coordination { 60 } else { 0 };
     let nine = format!(
         "{:02}{:02}{:02}{serial:03}",

@@ -1,0 +1,334 @@
+//! Retention (*gallring*), DOMAIN.md: a closed case's personal data is erased once
+//! `SIG_RETENTION_YEARS` (default 5, old SoL 12 kap. 1 §) have passed since its last entry —
+//! its closure, or a note written after it. Files of people born on the 5th, 15th or 25th of a
+//! month, and cases marked "archive", are kept for the research archive instead; a case on
+//! "hold" is kept until the hold is lifted.
+//!
+//! Erasure keeps the skeleton the steering group's statistics count and leaves the audit log
+//! untouched (it holds no personal data). Each erasure or archiving is one transaction with one
+//! audit event (`case.erase`, `case.archive`), so a case is never erased unrecorded.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use crate::audit::{self, chain, Action, EventActor, NewEvent};
+use crate::clock::stockholm_date;
+use crate::crypto::fields::FieldCrypto;
+use crate::db::{self, DbConn};
+use crate::domain::personal_number;
+use crate::error::ApiError;
+use crate::repo::cases::CaseRow;
+use crate::repo::retention as repo;
+use crate::state::StateInner;
+
+/// The audit actor of the retention job. `system` is no token role, so no user can pose as it.
+pub const ACTOR_SUB: &str = "sig-register:retention";
+const ACTOR_NAME: &str = "Retention job";
+const ACTOR_ROLE: &str = "system";
+
+/// What the API says about an erased case's plan, notes or personal data.
+pub const ERASED: &str = "this case's personal data was erased under the retention rules";
+
+/// What happens to a case whose retention time has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Erase,
+    Archive,
+    Hold,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Erase => "erase",
+            Disposition::Archive => "archive",
+            Disposition::Hold => "hold",
+        }
+    }
+}
+
+/// Why a case goes to the research archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveBasis {
+    /// The young person was born on the 5th, 15th or 25th of a month.
+    BirthDay,
+    /// The owner agency marked the case "archive".
+    Decision,
+}
+
+impl ArchiveBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchiveBasis::BirthDay => "birth_day",
+            ArchiveBasis::Decision => "decision",
+        }
+    }
+}
+
+/// The last day a case closed on `last_entry` is kept (29 February rolls back to the 28th).
+pub fn retained_until(last_entry: NaiveDate, years: u32) -> NaiveDate {
+    last_entry
+        .checked_add_months(Months::new(years.saturating_mul(12)))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// A case's last entry: its closure, or a later note. `None` while it is not closed.
+pub fn last_entry(conn: &mut DbConn, row: &CaseRow) -> Result<Option<NaiveDate>, ApiError> {
+    let Some(closed_at) = row.closed_at else {
+        return Ok(None);
+    };
+    let last = repo::last_note_at(conn, &row.id)?.map_or(closed_at, |note| note.max(closed_at));
+    Ok(Some(date_of(last)))
+}
+
+fn date_of(at: NaiveDateTime) -> NaiveDate {
+    stockholm_date(&DateTime::<Utc>::from_naive_utc_and_offset(at, Utc))
+}
+
+/// Whether, and why, the case is kept for the research archive. Reads the sealed personal
+/// number for the birth-day rule (an erased case has none, and was never archived).
+pub fn archive_basis(
+    crypto: &FieldCrypto,
+    row: &CaseRow,
+    today: NaiveDate,
+) -> Result<Option<ArchiveBasis>, ApiError> {
+    if row.retention_archive {
+        return Ok(Some(ArchiveBasis::Decision));
+    }
+    let Some(sealed) = &row.youth_personal_number else {
+        return Ok(None);
+    };
+    let number = crypto
+        .open_str(sealed, &format!("cases.youth_personal_number:{}", row.id))
+        .map_err(|e| ApiError::Internal(format!("a sealed personal number: {e}")))?;
+    Ok(personal_number::parse(&number, today)
+        .ok()
+        .filter(|n| matches!(n.birth_date.day(), 5 | 15 | 25))
+        .map(|_| ArchiveBasis::BirthDay))
+}
+
+/// A case whose retention time has passed, and what happens to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Due {
+    pub case_id: String,
+    pub area: String,
+    pub owner_agency: String,
+    #[serde(skip)]
+    pub version: i64,
+    pub last_entry_on: NaiveDate,
+    pub retained_until: NaiveDate,
+    pub disposition: Disposition,
+    pub archive_basis: Option<ArchiveBasis>,
+}
+
+/// The case's fate today, or `None` when it is not closed, already erased or archived, or
+/// still inside its retention time.
+pub fn assess(
+    conn: &mut DbConn,
+    crypto: &FieldCrypto,
+    row: &CaseRow,
+    today: NaiveDate,
+    years: u32,
+) -> Result<Option<Due>, ApiError> {
+    if row.status != "closed" || row.erased_at.is_some() || row.archived_at.is_some() {
+        return Ok(None);
+    }
+    let Some(last_entry_on) = last_entry(conn, row)? else {
+        return Ok(None);
+    };
+    let until = retained_until(last_entry_on, years);
+    if today <= until {
+        return Ok(None);
+    }
+    let archive_basis = archive_basis(crypto, row, today)?;
+    let disposition = if row.retention_hold {
+        Disposition::Hold
+    } else if archive_basis.is_some() {
+        Disposition::Archive
+    } else {
+        Disposition::Erase
+    };
+    Ok(Some(Due {
+        case_id: row.id.clone(),
+        area: row.area.clone(),
+        owner_agency: row.owner_agency.clone(),
+        version: row.version,
+        last_entry_on,
+        retained_until: until,
+        disposition,
+        archive_basis,
+    }))
+}
+
+/// Every case whose retention time has passed, oldest closure first.
+pub fn review(
+    conn: &mut DbConn,
+    crypto: &FieldCrypto,
+    today: NaiveDate,
+    years: u32,
+) -> Result<Vec<Due>, ApiError> {
+    // A case is due at the earliest the day after closure + years; two days of slack cover the
+    // difference between the UTC timestamps and Stockholm dates.
+    let cutoff = today
+        .checked_sub_months(Months::new(years.saturating_mul(12)))
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.succ_opt())
+        .unwrap_or(NaiveDate::MIN)
+        .and_time(chrono::NaiveTime::MIN);
+    let mut due = Vec::new();
+    for row in repo::closed_before(conn, cutoff)? {
+        if let Some(item) = assess(conn, crypto, &row, today, years)? {
+            due.push(item);
+        }
+    }
+    Ok(due)
+}
+
+/// What a run found and did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub today: Option<NaiveDate>,
+    pub retention_years: u32,
+    pub dry_run: bool,
+    pub items: Vec<Due>,
+    pub erased: usize,
+    pub archived: usize,
+    pub held: usize,
+    /// Cases that changed between the review and their turn (a hold set, another instance
+    /// first): left for the next run.
+    pub skipped: usize,
+}
+
+/// Reviews every closed case and, unless `dry_run`, erases or archives each one that is due,
+/// one transaction and one audit event per case.
+pub fn run(state: &StateInner, dry_run: bool) -> Result<Report, ApiError> {
+    let now = state.clock.now();
+    let today = stockholm_date(&now);
+    let years = state.config.retention_years;
+    let mut conn = state.pool.get()?;
+    let items = review(&mut conn, &state.crypto, today, years)?;
+    let mut report = Report {
+        today: Some(today),
+        retention_years: years,
+        dry_run,
+        ..Report::default()
+    };
+    for item in &items {
+        if item.disposition == Disposition::Hold {
+            report.held += 1;
+            continue;
+        }
+        if dry_run {
+            continue;
+        }
+        match apply(state, &mut conn, item, now)? {
+            Some(Disposition::Erase) => report.erased += 1,
+            Some(Disposition::Archive) => report.archived += 1,
+            _ => report.skipped += 1,
+        }
+    }
+    report.items = items;
+    if report.erased > 0 {
+        db::reclaim_erased_space(&mut conn);
+    }
+    Ok(report)
+}
+
+/// Erases or archives one due case in its own transaction with its audit event. Re-assesses
+/// the case inside the transaction; `None` when it is no longer what the review saw.
+fn apply(
+    state: &StateInner,
+    conn: &mut DbConn,
+    seen: &Due,
+    now: DateTime<Utc>,
+) -> Result<Option<Disposition>, ApiError> {
+    let today = stockholm_date(&now);
+    let at = audit::to_micros(now);
+    let committed = db::write_tx(conn, |conn| {
+        let Some(row) = crate::repo::cases::find_case(conn, &seen.case_id)? else {
+            return Ok(None);
+        };
+        let current = assess(
+            conn,
+            &state.crypto,
+            &row,
+            today,
+            state.config.retention_years,
+        )?;
+        let Some(due) = current.filter(|d| d.disposition == seen.disposition) else {
+            return Ok(None);
+        };
+        let (action, categories, reason) = match due.disposition {
+            Disposition::Erase => {
+                let mut categories = vec!["identity".to_owned()];
+                if repo::has_plan(conn, &due.case_id)? {
+                    categories.push("plan".to_owned());
+                }
+                categories.extend(repo::note_categories(conn, &due.case_id)?);
+                if !repo::erase(conn, &due.case_id, due.version, at)? {
+                    return Ok(None);
+                }
+                (Action::CaseErase, categories, "retention: erased")
+            }
+            Disposition::Archive => {
+                if !repo::archive(conn, &due.case_id, due.version, at)? {
+                    return Ok(None);
+                }
+                (
+                    Action::CaseArchive,
+                    Vec::new(),
+                    "retention: kept for the research archive",
+                )
+            }
+            Disposition::Hold => return Ok(None),
+        };
+        let event = NewEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            at,
+            actor: EventActor {
+                sub: Some(ACTOR_SUB.to_owned()),
+                name: Some(ACTOR_NAME.to_owned()),
+                agency: Some(due.owner_agency.clone()),
+                roles: Some(vec![ACTOR_ROLE.to_owned()]),
+            },
+            action: action.as_str().to_owned(),
+            outcome: audit::Outcome::Allowed.as_str().to_owned(),
+            status: 200,
+            case_ids: vec![due.case_id.clone()],
+            categories,
+            consent_id: None,
+            reason: reason.to_owned(),
+            request_id: None,
+            method: None,
+            path: None,
+        };
+        let head = chain::append(conn, &event, &state.keys.audit).map_err(|error| {
+            tracing::error!(%error, "the retention audit event could not be stored; rolling back");
+            ApiError::Unavailable
+        })?;
+        Ok::<_, ApiError>(Some((due.disposition, head)))
+    })?;
+    Ok(committed.map(|(disposition, (seq, hash))| {
+        state.witness.committed(seq, hash);
+        disposition
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn retention_counts_whole_years_and_a_leap_day_rolls_back() {
+        assert_eq!(retained_until(day(2020, 6, 1), 5), day(2025, 6, 1));
+        assert_eq!(retained_until(day(2020, 2, 29), 5), day(2025, 2, 28));
+        assert_eq!(retained_until(day(2020, 2, 29), 4), day(2024, 2, 29));
+        assert_eq!(retained_until(day(2020, 12, 31), 100), day(2120, 12, 31));
+    }
+}

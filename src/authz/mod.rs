@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context as CedarContext, Decision as CedarDecision, Entities, Entity, EntityId,
-    EntityTypeName, EntityUid, Policy, PolicyId, PolicySet, Request, RestrictedExpression, Schema,
-    ValidationMode, Validator,
+    ActionConstraint, Authorizer, Context as CedarContext, Decision as CedarDecision, Entities,
+    Entity, EntityId, EntityTypeName, EntityUid, Policy, PolicyId, PolicySet, Request,
+    RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use miette::Diagnostic;
 
@@ -33,15 +33,16 @@ pub enum PolicyLoadError {
 }
 
 /// What the caller's agency is, as the registry knows it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AgencyFacts {
     pub slug: String,
     pub kind: String,
 }
 
-/// What a decision needs to know about a case, computed per request (never cached): the
-/// owner, the status, and whether its current consent is active now and whom and what it covers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a decision needs to know about a case, computed per request from the database (never
+/// cached): the owner, the status, and whether its current consent is active now and whom and
+/// what it covers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CaseFacts {
     pub id: String,
     pub owner_agency: String,
@@ -52,7 +53,7 @@ pub struct CaseFacts {
 }
 
 /// The resource of one decision.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Resource {
     /// The agency registry.
     Registry,
@@ -66,7 +67,7 @@ pub enum Resource {
 
 /// The request context of `case.read` (`category`), `note.read` (`category`, `own_agency`) and
 /// `plan.measure.update` (`measure_agency`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Context {
     pub category: Option<String>,
     pub own_agency: Option<bool>,
@@ -108,7 +109,12 @@ impl Decision {
 /// The loaded, validated policy set.
 pub struct PolicyEngine {
     schema: Schema,
+    types: TypeNames,
     policies: PolicySet,
+    /// Per action, only the policies whose action scope can match it: the same decisions
+    /// (the schema has no action groups, see [`slice_by_action`]) at a third of the cost.
+    by_action: HashMap<String, PolicySet>,
+    decisions: DecisionCache,
     authorizer: Authorizer,
     files: Vec<PathBuf>,
 }
@@ -235,8 +241,12 @@ impl PolicyEngine {
             return Err(PolicyLoadError::Invalid(messages.join("\n")));
         }
 
+        let by_action = slice_by_action(&schema, &policies)?;
         Ok(Self {
             schema,
+            types: TypeNames::parse()?,
+            by_action,
+            decisions: DecisionCache::default(),
             policies,
             authorizer: Authorizer::new(),
             files,
@@ -260,6 +270,33 @@ impl PolicyEngine {
 
     /// As [`Self::decide`], with a request context.
     pub fn decide_in(
+        &self,
+        actor: &Actor,
+        agency: &AgencyFacts,
+        action: &str,
+        resource: &Resource,
+        context: &Context,
+    ) -> Decision {
+        let key = DecisionKey {
+            sub: actor.sub.clone(),
+            roles: actor.roles.iter().copied().collect(),
+            agency: agency.clone(),
+            action: action.to_owned(),
+            resource: resource.clone(),
+            context: context.clone(),
+        };
+        if let Some(decision) = self.decisions.get(&key) {
+            return decision;
+        }
+        let decision = self.evaluate(actor, agency, action, resource, context);
+        if !decision.evaluation_error {
+            self.decisions.put(key, &decision);
+        }
+        decision
+    }
+
+    /// As [`Self::decide_in`], always evaluated by Cedar (no memo): for benchmarks and tests.
+    pub fn evaluate(
         &self,
         actor: &Actor,
         agency: &AgencyFacts,
@@ -315,12 +352,13 @@ impl PolicyEngine {
         resource: &Resource,
         context: &Context,
     ) -> Result<Decision, String> {
-        let agency_uid = uid("Agency", &agency.slug)?;
-        let user_uid = uid("User", &actor.sub)?;
+        let t = &self.types;
+        let agency_uid = uid(&t.agency, &agency.slug);
+        let user_uid = uid(&t.user, &actor.sub);
         let mut role_uids = HashSet::new();
         let mut entities = Vec::new();
         for role in &actor.roles {
-            let role_uid = uid("Role", role.as_str())?;
+            let role_uid = uid(&t.role, role.as_str());
             entities.push(Entity::new_no_attrs(role_uid.clone(), HashSet::new()));
             role_uids.insert(role_uid);
         }
@@ -347,26 +385,24 @@ impl PolicyEngine {
             .map_err(|e| e.to_string())?,
         );
         let resource_uid = match resource {
-            Resource::Registry => uid("Registry", "agencies")?,
-            Resource::Cases => uid("Registry", "cases")?,
-            Resource::AuditLog => uid("AuditLog", "main")?,
-            Resource::Case(facts) => uid("Case", &facts.id)?,
+            Resource::Registry => uid(&t.registry, "agencies"),
+            Resource::Cases => uid(&t.registry, "cases"),
+            Resource::AuditLog => uid(&t.audit_log, "main"),
+            Resource::Case(facts) => uid(&t.case, &facts.id),
         };
         match resource {
             Resource::Case(facts) => {
-                let agencies = |slugs: &[String]| -> Result<RestrictedExpression, String> {
-                    let uids = slugs
-                        .iter()
-                        .map(|s| uid("Agency", s))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(RestrictedExpression::new_set(
-                        uids.into_iter().map(RestrictedExpression::new_entity_uid),
-                    ))
+                let agencies = |slugs: &[String]| -> RestrictedExpression {
+                    RestrictedExpression::new_set(
+                        slugs
+                            .iter()
+                            .map(|s| RestrictedExpression::new_entity_uid(uid(&t.agency, s))),
+                    )
                 };
                 let attributes = HashMap::from([
                     (
                         "owner_agency".to_owned(),
-                        RestrictedExpression::new_entity_uid(uid("Agency", &facts.owner_agency)?),
+                        RestrictedExpression::new_entity_uid(uid(&t.agency, &facts.owner_agency)),
                     ),
                     (
                         "status".to_owned(),
@@ -378,7 +414,7 @@ impl PolicyEngine {
                     ),
                     (
                         "consent_agencies".to_owned(),
-                        agencies(&facts.consent_agencies)?,
+                        agencies(&facts.consent_agencies),
                     ),
                     (
                         "consent_categories".to_owned(),
@@ -410,7 +446,7 @@ impl PolicyEngine {
         if let Some(measure_agency) = &context.measure_agency {
             pairs.push((
                 "measure_agency".to_owned(),
-                RestrictedExpression::new_entity_uid(uid("Agency", measure_agency)?),
+                RestrictedExpression::new_entity_uid(uid(&t.agency, measure_agency)),
             ));
         }
         let context = if pairs.is_empty() {
@@ -418,32 +454,37 @@ impl PolicyEngine {
         } else {
             CedarContext::from_pairs(pairs).map_err(|e| e.to_string())?
         };
-        let entities =
-            Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
+        // Not validated against the schema (that doubled the cost of a decision): the entities
+        // are built right here from typed facts, the policies were validated strictly at load,
+        // the request still is, and an attribute of the wrong type would fail evaluation, which
+        // denies. The policy table test pins every decision.
+        let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
         let request = Request::new(
             user_uid,
-            uid("Action", action)?,
+            uid(&t.action, action),
             resource_uid,
             context,
             Some(&self.schema),
         )
         .map_err(|e| e.to_string())?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let policies = self.by_action.get(action).unwrap_or(&self.policies);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let evaluation_error = response.diagnostics().errors().next().is_some();
         if evaluation_error {
             for error in response.diagnostics().errors() {
                 tracing::error!(%error, action, "policy evaluation error; denying");
             }
         }
+        // Cedar reports the deciding policies in no fixed order; the audit reason should not vary.
+        let mut policy_ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .collect();
+        policy_ids.sort();
         Ok(Decision {
             allowed: response.decision() == CedarDecision::Allow && !evaluation_error,
-            policy_ids: response
-                .diagnostics()
-                .reason()
-                .map(ToString::to_string)
-                .collect(),
+            policy_ids,
             evaluation_error,
         })
     }
@@ -458,10 +499,99 @@ fn place_of(file: &Path, text: &str, policy: &Policy) -> String {
     }
 }
 
-fn uid(kind: &str, id: &str) -> Result<EntityUid, String> {
-    let type_name = EntityTypeName::from_str(&format!("Sig::{kind}")).map_err(|e| e.to_string())?;
-    Ok(EntityUid::from_type_name_and_id(
-        type_name,
-        EntityId::new(id),
-    ))
+/// Every input of one decision. Cedar's decision is a pure function of its request, entities
+/// and the policy set, which is fixed for the life of the process and reads no clock; the
+/// entities are built from exactly these fields. So equal keys get equal decisions, and a
+/// change in any fact (a revoked consent, another role) is another key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct DecisionKey {
+    sub: String,
+    roles: Vec<crate::auth::Role>,
+    agency: AgencyFacts,
+    action: String,
+    resource: Resource,
+    context: Context,
+}
+
+/// Memoised decisions: a decision costs tens of microseconds in Cedar (entity store, transitive
+/// closure, evaluation) and a case read asks one per category. Bounded: emptied when full.
+#[derive(Debug, Default)]
+struct DecisionCache(std::sync::Mutex<HashMap<DecisionKey, Decision>>);
+
+const DECISION_CACHE_ENTRIES: usize = 16_384;
+
+impl DecisionCache {
+    fn get(&self, key: &DecisionKey) -> Option<Decision> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: DecisionKey, decision: &Decision) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= DECISION_CACHE_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, decision.clone());
+        }
+    }
+}
+
+/// Splits the policy set by action. A policy belongs to an action's slice when its action scope
+/// is unconstrained, names the action, or lists it; with action groups in the schema an `in`
+/// scope could match through a group, so such policies go into every slice.
+fn slice_by_action(
+    schema: &Schema,
+    policies: &PolicySet,
+) -> Result<HashMap<String, PolicySet>, PolicyLoadError> {
+    let grouped = schema.action_groups().next().is_some();
+    let mut slices = HashMap::new();
+    for action in schema.actions() {
+        let mut slice = PolicySet::new();
+        for policy in policies.policies() {
+            let applies = match policy.action_constraint() {
+                ActionConstraint::Any => true,
+                ActionConstraint::Eq(named) => &named == action,
+                ActionConstraint::In(listed) => grouped || listed.contains(action),
+            };
+            if applies {
+                slice
+                    .add(policy.clone())
+                    .map_err(|e| PolicyLoadError::Invalid(e.to_string()))?;
+            }
+        }
+        slices.insert(action.id().unescaped().to_owned(), slice);
+    }
+    Ok(slices)
+}
+
+fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name.clone(), EntityId::new(id))
+}
+
+/// The schema's entity types, parsed once (Cedar's parser costs microseconds a call).
+struct TypeNames {
+    user: EntityTypeName,
+    role: EntityTypeName,
+    agency: EntityTypeName,
+    case: EntityTypeName,
+    registry: EntityTypeName,
+    audit_log: EntityTypeName,
+    action: EntityTypeName,
+}
+
+impl TypeNames {
+    fn parse() -> Result<Self, PolicyLoadError> {
+        let name = |kind: &str| {
+            EntityTypeName::from_str(&format!("Sig::{kind}"))
+                .map_err(|e| PolicyLoadError::Invalid(format!("entity type Sig::{kind}: {e}")))
+        };
+        Ok(Self {
+            user: name("User")?,
+            role: name("Role")?,
+            agency: name("Agency")?,
+            case: name("Case")?,
+            registry: name("Registry")?,
+            audit_log: name("AuditLog")?,
+            action: name("Action")?,
+        })
+    }
 }

@@ -310,6 +310,15 @@ fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says(
                 let owner = slug == "socialtjanst-orebro";
                 let mut check = |action: &str, context: Context, category: &str, own: bool| {
                     let decision = engine.decide_in(&user, &agency, action, &case, &context);
+                    // The memoised answer, asked again, and Cedar's own evaluation agree.
+                    assert_eq!(
+                        engine.decide_in(&user, &agency, action, &case, &context),
+                        decision
+                    );
+                    assert_eq!(
+                        engine.evaluate(&user, &agency, action, &case, &context),
+                        decision
+                    );
                     let expected = oracle(role, owner, listed, active, action, category, own);
                     assert!(
                         !decision.evaluation_error,

@@ -198,35 +198,151 @@ pub fn to_micros(at: DateTime<Utc>) -> NaiveDateTime {
         .unwrap_or(naive)
 }
 
+/// The fields of one event as the canonical encoding reads them, borrowed: the lists
+/// (`roles`, `case_ids`, `categories`) as their compact JSON text, exactly as stored. Appending
+/// and verifying both encode through this one writer, so they cannot drift apart.
+#[derive(Clone, Copy, Debug)]
+pub struct CanonicalFields<'a> {
+    pub seq: i64,
+    pub id: &'a str,
+    pub at: &'a NaiveDateTime,
+    pub actor_sub: Option<&'a str>,
+    pub actor_name: Option<&'a str>,
+    pub actor_agency: Option<&'a str>,
+    pub actor_roles_json: Option<&'a str>,
+    pub action: &'a str,
+    pub outcome: &'a str,
+    pub status: i32,
+    pub case_ids_json: &'a str,
+    pub categories_json: &'a str,
+    pub consent_id: Option<&'a str>,
+    pub reason: &'a str,
+    pub request_id: Option<&'a str>,
+    pub method: Option<&'a str>,
+    pub path: Option<&'a str>,
+}
+
+/// A list as the log stores it and the canonical encoding writes it: compact JSON.
+pub fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Appends the canonical encoding of `f` to `out` (see the module documentation).
+pub fn write_canonical(out: &mut Vec<u8>, f: &CanonicalFields<'_>) {
+    fn text(out: &mut Vec<u8>, value: &str) {
+        // serde_json's own escaping, written in place (no allocation).
+        if serde_json::to_writer(&mut *out, value).is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+    fn opt(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            Some(value) => text(out, value),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    fn number(out: &mut Vec<u8>, value: i64) {
+        out.extend_from_slice(value.to_string().as_bytes());
+    }
+    out.extend_from_slice(b"{\"action\":");
+    text(out, f.action);
+    out.extend_from_slice(b",\"actor\":{\"agency\":");
+    opt(out, f.actor_agency);
+    out.extend_from_slice(b",\"name\":");
+    opt(out, f.actor_name);
+    out.extend_from_slice(b",\"roles\":");
+    out.extend_from_slice(f.actor_roles_json.unwrap_or("null").as_bytes());
+    out.extend_from_slice(b",\"sub\":");
+    opt(out, f.actor_sub);
+    out.extend_from_slice(b"},\"at\":\"");
+    write_time(out, f.at);
+    out.extend_from_slice(b"\",\"case_ids\":");
+    out.extend_from_slice(f.case_ids_json.as_bytes());
+    out.extend_from_slice(b",\"categories\":");
+    out.extend_from_slice(f.categories_json.as_bytes());
+    out.extend_from_slice(b",\"consent_id\":");
+    opt(out, f.consent_id);
+    out.extend_from_slice(b",\"id\":");
+    text(out, f.id);
+    out.extend_from_slice(b",\"method\":");
+    opt(out, f.method);
+    out.extend_from_slice(b",\"outcome\":");
+    text(out, f.outcome);
+    out.extend_from_slice(b",\"path\":");
+    opt(out, f.path);
+    out.extend_from_slice(b",\"reason\":");
+    text(out, f.reason);
+    out.extend_from_slice(b",\"request_id\":");
+    opt(out, f.request_id);
+    out.extend_from_slice(b",\"seq\":");
+    number(out, f.seq);
+    out.extend_from_slice(b",\"status\":");
+    number(out, i64::from(f.status));
+    out.push(b'}');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, as [`rfc3339_naive`] writes it, without its formatter.
+fn write_time(out: &mut Vec<u8>, at: &NaiveDateTime) {
+    use chrono::Datelike;
+    fn digits(out: &mut Vec<u8>, value: u32, width: usize) {
+        let mut buf = [b'0'; 10];
+        let mut v = value;
+        for slot in buf[..width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.extend_from_slice(&buf[..width]);
+    }
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        out.extend_from_slice(rfc3339_naive(at).as_bytes());
+        return;
+    }
+    digits(out, year as u32, 4);
+    out.push(b'-');
+    digits(out, at.month(), 2);
+    out.push(b'-');
+    digits(out, at.day(), 2);
+    out.push(b'T');
+    digits(out, at.hour(), 2);
+    out.push(b':');
+    digits(out, at.minute(), 2);
+    out.push(b':');
+    digits(out, at.second(), 2);
+    out.push(b'.');
+    digits(out, at.nanosecond() / 1_000 % 1_000_000, 6);
+    out.push(b'Z');
+}
+
 /// The canonical bytes of an event at `seq` (see the module documentation).
 pub fn canonical(seq: i64, e: &NewEvent) -> Vec<u8> {
-    fn s<T: Serialize>(value: &T) -> String {
-        serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-    }
-    let at = rfc3339_naive(&e.at);
-    format!(
-        "{{\"action\":{},\"actor\":{{\"agency\":{},\"name\":{},\"roles\":{},\"sub\":{}}},\"at\":{},\
-         \"case_ids\":{},\"categories\":{},\"consent_id\":{},\"id\":{},\"method\":{},\"outcome\":{},\
-         \"path\":{},\"reason\":{},\"request_id\":{},\"seq\":{},\"status\":{}}}",
-        s(&e.action),
-        s(&e.actor.agency),
-        s(&e.actor.name),
-        s(&e.actor.roles),
-        s(&e.actor.sub),
-        s(&at),
-        s(&e.case_ids),
-        s(&e.categories),
-        s(&e.consent_id),
-        s(&e.id),
-        s(&e.method),
-        s(&e.outcome),
-        s(&e.path),
-        s(&e.reason),
-        s(&e.request_id),
-        seq,
-        e.status,
-    )
-    .into_bytes()
+    let roles = e.actor.roles.as_deref().map(json_list);
+    let case_ids = json_list(&e.case_ids);
+    let categories = json_list(&e.categories);
+    let mut out = Vec::with_capacity(640);
+    write_canonical(
+        &mut out,
+        &CanonicalFields {
+            seq,
+            id: &e.id,
+            at: &e.at,
+            actor_sub: e.actor.sub.as_deref(),
+            actor_name: e.actor.name.as_deref(),
+            actor_agency: e.actor.agency.as_deref(),
+            actor_roles_json: roles.as_deref(),
+            action: &e.action,
+            outcome: &e.outcome,
+            status: e.status,
+            case_ids_json: &case_ids,
+            categories_json: &categories,
+            consent_id: e.consent_id.as_deref(),
+            reason: &e.reason,
+            request_id: e.request_id.as_deref(),
+            method: e.method.as_deref(),
+            path: e.path.as_deref(),
+        },
+    );
+    out
 }
 
 /// `SHA-256(prev_hash ‖ canonical)`.
@@ -289,6 +405,25 @@ mod tests {
             request_id: Some("r1".to_owned()),
             method: Some("GET".to_owned()),
             path: Some("/api/v1/cases/c1".to_owned()),
+        }
+    }
+
+    #[test]
+    fn times_are_written_as_the_api_writes_them() {
+        use chrono::NaiveDate;
+        for (y, mo, d, h, mi, sec, micro) in [
+            (2026, 11, 23, 9, 15, 0, 123_456),
+            (1999, 1, 2, 23, 59, 59, 0),
+            (2030, 12, 31, 0, 0, 7, 999_999),
+            (5, 3, 4, 1, 2, 3, 4),
+        ] {
+            let at = NaiveDate::from_ymd_opt(y, mo, d)
+                .unwrap()
+                .and_hms_micro_opt(h, mi, sec, micro)
+                .unwrap();
+            let mut out = Vec::new();
+            write_time(&mut out, &at);
+            assert_eq!(String::from_utf8(out).unwrap(), rfc3339_naive(&at));
         }
     }
 

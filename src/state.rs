@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::audit::witness::Witness;
+use crate::audit::writer::AuditWriter;
 use crate::auth::Authenticator;
 use crate::authz::PolicyEngine;
 use crate::clock::SharedClock;
@@ -24,6 +25,8 @@ pub enum StartError {
     Policies(#[from] crate::authz::PolicyLoadError),
     #[error("authentication: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
+    #[error("starting the audit writer: {0}")]
+    Thread(std::io::Error),
 }
 
 #[derive(Debug)]
@@ -38,6 +41,8 @@ pub struct StateInner {
     pub metrics: Metrics,
     /// The newest committed audit head, written outside the database.
     pub witness: Witness,
+    /// Group commit of the audit events of reads.
+    pub audit_writer: AuditWriter,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -74,6 +79,8 @@ impl AppState {
             },
         )?;
         let witness = Witness::new(config.data_dir.clone());
+        let audit_writer =
+            AuditWriter::start(url.clone(), keys.audit.clone()).map_err(StartError::Thread)?;
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
         Ok(Self(Arc::new(StateInner {
             config,
@@ -85,6 +92,7 @@ impl AppState {
             clock,
             metrics: Metrics::new(),
             witness,
+            audit_writer,
         })))
     }
 }

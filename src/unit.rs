@@ -234,6 +234,69 @@ where
     outcome
 }
 
+/// Runs `work` as one audited read: the work in a read transaction (beside other reads and the
+/// writer, holding no write lock), then its one event through the group-committing
+/// [`crate::audit::writer`]. The result is returned only once the event is committed; if it
+/// cannot be, the request gets 503 and nothing is disclosed. For requests that change nothing.
+pub async fn read<T, F>(
+    req: &HttpRequest,
+    actor: Actor,
+    action: Action,
+    success: StatusCode,
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
+{
+    let state = state_of(req)?;
+    let meta = RequestMeta::of(req);
+    req.extensions_mut().insert(AuditRecorded);
+    web::block(move || {
+        let now = state.clock.now();
+        let mut facts = AuditFacts::default();
+        let result = match state.pool.get() {
+            Ok(mut conn) => db::read_tx(&mut conn, |conn: &mut DbConn| {
+                let agency = repo::reference::agency_facts(conn, &actor.agency)?
+                    .ok_or(ApiError::UnknownAgency)?;
+                let mut unit = Unit {
+                    conn,
+                    actor: &actor,
+                    agency,
+                    now,
+                    audit: AuditFacts::default(),
+                    state: &state,
+                };
+                let result = work(&mut unit);
+                facts = std::mem::take(&mut unit.audit);
+                result
+            }),
+            Err(error) => Err(ApiError::from(error)),
+        };
+        let status = match &result {
+            Ok(_) => success,
+            Err(error) => error.status_code(),
+        };
+        let denial = result.as_ref().err().map(ApiError::code);
+        let event = event(
+            &meta,
+            EventActor::from(&actor),
+            action,
+            status,
+            facts,
+            denial,
+            now,
+        );
+        let (seq, hash) = state.audit_writer.append(event).map_err(|error| {
+            tracing::error!(%error, "the audit event of a read could not be stored; disclosing nothing");
+            ApiError::Unavailable
+        })?;
+        state.witness.committed(seq, hash);
+        result
+    })
+    .await?
+}
+
 /// Runs `work` without an audit event: only for the reference data that API.md §10 exempts
 /// (authenticated `GET areas` and `GET agencies`). The caller's agency is still checked.
 pub async fn run_unaudited<T, F>(req: &HttpRequest, actor: Actor, work: F) -> Result<T, ApiError>

@@ -140,7 +140,7 @@ pub async fn search(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let page = unit::run(
+    let page = unit::read(
         &req,
         actor,
         Action::AuditSearch,
@@ -181,7 +181,7 @@ pub async fn export(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (filter, format) = unit::run(
+    let (filter, format) = unit::read(
         &req,
         actor,
         Action::AuditExport,
@@ -263,7 +263,7 @@ pub fn export_stream(
 )]
 #[get("/audit/verify")]
 pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
-    unit::run(&req, actor, Action::AuditVerify, StatusCode::OK, |unit| {
+    unit::read(&req, actor, Action::AuditVerify, StatusCode::OK, |unit| {
         unit.authorize(Action::AuditVerify, Resource::AuditLog)
             .map(|_| ())
     })
@@ -314,7 +314,7 @@ pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse,
         .app_data::<web::Data<AppState>>()
         .map(|d| d.get_ref().clone())
         .ok_or(ApiError::Unavailable)?;
-    let items = unit::run(
+    let items = unit::read(
         &req,
         actor,
         Action::AuditCheckpoints,
@@ -374,7 +374,7 @@ pub async fn anomalies(
     let threshold = req
         .app_data::<web::Data<AppState>>()
         .map_or(30, |s| s.config.anomaly_distinct_cases);
-    let found = unit::run(
+    let found = unit::read(
         &req,
         actor,
         Action::AuditAnomalies,

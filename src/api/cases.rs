@@ -570,7 +570,7 @@ pub async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let view = unit::run(&req, actor, Action::CaseRead, StatusCode::OK, move |unit| {
+    let view = unit::read(&req, actor, Action::CaseRead, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;
         let visible = unit.require_some_category(&slice)?;
         unit.audit.categories = visible.iter().map(|c| c.to_string()).collect();
@@ -600,7 +600,7 @@ pub async fn list(
     query: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let page = unit::run(&req, actor, Action::CaseList, StatusCode::OK, move |unit| {
+    let page = unit::read(&req, actor, Action::CaseList, StatusCode::OK, move |unit| {
         unit.authorize(Action::CaseList, Resource::Cases)?;
         list_cases(unit, query)
     })

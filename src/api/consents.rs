@@ -277,7 +277,7 @@ pub async fn list(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let items = unit::run(
+    let items = unit::read(
         &req,
         actor,
         Action::ConsentList,

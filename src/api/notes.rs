@@ -136,7 +136,7 @@ pub async fn list(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let items = unit::run(&req, actor, Action::NoteList, StatusCode::OK, move |unit| {
+    let items = unit::read(&req, actor, Action::NoteList, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;
         // May the caller read the notes of this case at all (their own agency's, at least)?
         let own = note_category(&unit.agency.kind);
@@ -199,7 +199,7 @@ pub async fn access_explained(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let body = unit::run(&req, actor, Action::AccessRead, StatusCode::OK, move |unit| {
+    let body = unit::read(&req, actor, Action::AccessRead, StatusCode::OK, move |unit| {
         let slice = access::load(unit, &id)?;
         unit.require(Action::AccessRead, &slice, &Context::default())?;
         let resource = slice.resource();
@@ -265,7 +265,7 @@ pub async fn access_log(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let body = unit::run(
+    let body = unit::read(
         &req,
         actor,
         Action::AccessLogRead,

@@ -297,7 +297,7 @@ pub async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let plan = unit::run(&req, actor, Action::PlanRead, StatusCode::OK, move |unit| {
+    let plan = unit::read(&req, actor, Action::PlanRead, StatusCode::OK, move |unit| {
         readable(unit, &id)?;
         Ok(view(&current(unit, &id)?))
     })
@@ -734,7 +734,7 @@ pub async fn list_versions(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let list = unit::run(
+    let list = unit::read(
         &req,
         actor,
         Action::PlanVersionsRead,
@@ -780,7 +780,7 @@ pub async fn read_version(
 ) -> Result<HttpResponse, ApiError> {
     let (id, number) = path.into_inner();
     let id = path_id(&id, "case")?;
-    let plan = unit::run(
+    let plan = unit::read(
         &req,
         actor,
         Action::PlanVersionsRead,

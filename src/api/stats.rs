@@ -50,7 +50,7 @@ fn publish(count: i64, suppressed: &mut bool) -> Value {
 )]
 #[get("/stats")]
 pub async fn read(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
-    let body = unit::run(&req, actor, Action::StatsRead, StatusCode::OK, |unit| {
+    let body = unit::read(&req, actor, Action::StatsRead, StatusCode::OK, |unit| {
         unit.authorize(Action::StatsRead, Resource::Cases)?;
         let today = unit.today();
         let mut counts = stats::counts(unit.conn, today)?;

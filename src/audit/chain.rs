@@ -174,30 +174,70 @@ pub fn append(
     event: &NewEvent,
     signer: &Ed25519Key,
 ) -> QueryResult<(i64, [u8; 32])> {
+    let heads = append_all(conn, std::slice::from_ref(event), signer)?;
+    heads
+        .into_iter()
+        .next()
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+/// Appends `events`, in order, in the current transaction: the chain is locked and its head
+/// read once, and the rows go in as one multi-row insert. Returns each event's `seq` and `hash`.
+pub fn append_all(
+    conn: &mut DbConn,
+    events: &[NewEvent],
+    signer: &Ed25519Key,
+) -> QueryResult<Vec<(i64, [u8; 32])>> {
     lock_chain(conn)?;
-    let (seq, prev_hash) = match head(conn)? {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_vec()),
+    let (mut seq, mut prev_hash) = match head(conn)? {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS.to_vec()),
     };
-    let hash = chain_hash(&prev_hash, &canonical(seq, event));
-    diesel::insert_into(audit_events::table)
-        .values(EventRow::new(seq, event, prev_hash, hash.to_vec()))
-        .execute(conn)?;
-    let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
-    case_ids.sort();
-    case_ids.dedup();
-    for case_id in case_ids {
-        diesel::insert_into(audit_event_cases::table)
-            .values((
-                audit_event_cases::case_id.eq(case_id),
+    let mut rows = Vec::with_capacity(events.len());
+    let mut case_rows = Vec::new();
+    let mut heads = Vec::with_capacity(events.len());
+    let mut checkpoints = Vec::new();
+    for event in events {
+        seq += 1;
+        let hash = chain_hash(&prev_hash, &canonical(seq, event));
+        let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
+        case_ids.sort();
+        case_ids.dedup();
+        for case_id in case_ids {
+            case_rows.push((
+                audit_event_cases::case_id.eq(case_id.clone()),
                 audit_event_cases::seq.eq(seq),
-            ))
+            ));
+        }
+        if seq % CHECKPOINT_EVERY == 0 {
+            checkpoints.push(sign_head(signer, seq, &hash, event.at));
+        }
+        rows.push(EventRow::new(seq, event, prev_hash, hash.to_vec()));
+        heads.push((seq, hash));
+        prev_hash = hash.to_vec();
+    }
+    // Multi-row inserts need the concrete connection (MultiConnection has none). Chunks stay
+    // well below either backend's limit of bound parameters per statement.
+    macro_rules! insert_rows {
+        ($table:expr, $rows:expr, $chunk:expr) => {
+            for chunk in $rows.chunks($chunk) {
+                match &mut *conn {
+                    DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                    DbConn::Postgresql(c) => {
+                        diesel::insert_into($table).values(chunk).execute(c)?
+                    }
+                };
+            }
+        };
+    }
+    insert_rows!(audit_events::table, rows, 500);
+    insert_rows!(audit_event_cases::table, case_rows, 2000);
+    for checkpoint in &checkpoints {
+        diesel::insert_into(audit_checkpoints::table)
+            .values(checkpoint)
             .execute(conn)?;
     }
-    if seq % CHECKPOINT_EVERY == 0 {
-        write_checkpoint(conn, seq, &hash, event.at, signer)?;
-    }
-    Ok((seq, hash))
+    Ok(heads)
 }
 
 fn write_checkpoint(

@@ -15,6 +15,7 @@ pub mod export;
 pub mod middleware;
 pub mod query;
 pub mod witness;
+pub mod writer;
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde::Serialize;

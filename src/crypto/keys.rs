@@ -43,7 +43,7 @@ pub enum KeyError {
 /// The service's own keys, loaded (or created) once at start.
 pub struct KeyStore {
     pub jwt_dev: Ed25519Key,
-    pub audit: Ed25519Key,
+    pub audit: std::sync::Arc<Ed25519Key>,
     pub field_key: [u8; FIELD_KEY_LEN],
     pub previous_field_keys: Vec<[u8; FIELD_KEY_LEN]>,
     pub index_key: [u8; FIELD_KEY_LEN],
@@ -117,7 +117,7 @@ impl KeyStore {
         }
         Ok(Self {
             jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
-            audit: Ed25519Key::from_pkcs8(audit, &audit_path)?,
+            audit: std::sync::Arc::new(Ed25519Key::from_pkcs8(audit, &audit_path)?),
             field_key,
             previous_field_keys,
             index_key,

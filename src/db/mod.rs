@@ -259,6 +259,24 @@ where
     }
 }
 
+/// Runs `work` in one read transaction: on SQLite a deferred one (a WAL snapshot beside the
+/// writer, no write lock), on PostgreSQL one marked READ ONLY, so a read path that tried to
+/// write would fail loudly.
+pub fn read_tx<T, E>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if let DbConn::Postgresql(pg) = conn {
+            pg.batch_execute("SET TRANSACTION READ ONLY")?;
+        }
+        work(conn)
+    })
+}
+
 /// After retention erased something: on SQLite, copies the WAL into the database and truncates
 /// it, so the erased rows' old page images leave the `-wal` file too (secure_delete has already
 /// zeroed them in the database). PostgreSQL keeps dead row versions until (auto)vacuum reuses

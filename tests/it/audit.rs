@@ -399,6 +399,52 @@ async fn concurrent_requests_get_gapless_sequence_numbers(backend: Backend) {
     assert!(verify(&app).ok());
 }
 
+async fn concurrent_reads_share_commits_and_keep_the_chain_gapless(backend: Backend) {
+    use crate::support::fixtures::{
+        create_case, owner, police, record_consent, school, POLICE_AGENCY,
+    };
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let mut cases = Vec::new();
+    for _ in 0..4 {
+        let case = create_case(&app, 19).await;
+        record_consent(&app, &case, &[POLICE_AGENCY], &["identity"]).await;
+        cases.push(case);
+    }
+    let before = events(&app).len();
+    let (owner, police, school) = (owner(&app), police(&app), school(&app));
+    let reads = (0..48).map(|n| {
+        let case = &cases[n % cases.len()];
+        let token = [&police, &school, &owner][n % 3].clone();
+        let app = &app;
+        async move {
+            let response = app.get(&case.path(""), Some(&token)).await;
+            (n, case.id.clone(), response.status.as_u16())
+        }
+    });
+    let answers = futures_util::future::join_all(reads).await;
+    for (n, _, status) in &answers {
+        let expected = if n % 3 == 1 { 403 } else { 200 };
+        assert_eq!(*status, expected, "read {n}");
+    }
+    let all = events(&app);
+    let added = &all[before..];
+    assert_eq!(added.len(), 48, "one event per read");
+    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=all.len() as i64).collect::<Vec<_>>());
+    for (_, case_id, status) in &answers {
+        assert!(
+            added
+                .iter()
+                .any(|e| e.case_ids == vec![case_id.clone()] && e.status == i32::from(*status)),
+            "an event for each read of {case_id}"
+        );
+    }
+    assert_eq!(added.iter().filter(|e| e.outcome == "denied").count(), 16);
+    assert!(verify(&app).ok());
+}
+
 /// Makes every insert into the audit log fail, as a full disk or a revoked grant would.
 fn block_audit_writes(app: &TestApp) {
     let sql = match app.backend {
@@ -994,6 +1040,7 @@ on_both_backends!(
     events_record_who_what_and_how_without_personal_data,
     events_chain_and_verify,
     concurrent_requests_get_gapless_sequence_numbers,
+    concurrent_reads_share_commits_and_keep_the_chain_gapless,
     an_unwritable_audit_store_discloses_and_changes_nothing,
     the_log_is_append_only_in_the_database,
     a_changed_field_is_detected,

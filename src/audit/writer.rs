@@ -1,0 +1,111 @@
+//! Group commit for the audit events of reads.
+//!
+//! A read changes nothing, so its event needs no transaction of its own: it needs to be durable
+//! before the response leaves. Reads hand their event to one writer thread and wait; the
+//! writer appends every event waiting at that moment in one transaction and one commit (one
+//! fsync), then answers each. Under load the batches grow by themselves, so the chain lock and
+//! the disk flush are paid once per batch instead of once per request. If the batch cannot be
+//! committed, every read in it gets the error and discloses nothing.
+//!
+//! Writes keep appending their own event inside their own transaction (see [`crate::unit`]).
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+
+use super::{chain, NewEvent};
+use crate::crypto::keys::Ed25519Key;
+use crate::db::{self, DatabaseUrl, DbConn};
+
+/// At most this many events in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// Why an event was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("the audit store is unavailable: {0}")]
+    Store(String),
+    #[error("the audit writer has stopped")]
+    Stopped,
+}
+
+type Reply = SyncSender<Result<(i64, [u8; 32]), String>>;
+
+/// The handle reads use; cheap to share. Dropping the last one stops the thread.
+#[derive(Debug)]
+pub struct AuditWriter {
+    queue: Sender<(NewEvent, Reply)>,
+}
+
+impl AuditWriter {
+    /// Starts the writer thread, which opens its own connection to `url` when it first needs
+    /// one (and again after a failure).
+    pub fn start(url: DatabaseUrl, signer: Arc<Ed25519Key>) -> std::io::Result<Self> {
+        let (queue, inbox) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("audit-writer".to_owned())
+            .spawn(move || run(&url, &signer, &inbox))?;
+        Ok(Self { queue })
+    }
+
+    /// Appends `event` and returns its `seq` and `hash` once it is committed. Blocks; call it
+    /// from a blocking thread.
+    pub fn append(&self, event: NewEvent) -> Result<(i64, [u8; 32]), AppendError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.queue
+            .send((event, reply))
+            .map_err(|_| AppendError::Stopped)?;
+        answer
+            .recv()
+            .map_err(|_| AppendError::Stopped)?
+            .map_err(AppendError::Store)
+    }
+}
+
+fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply)>) {
+    let mut conn: Option<DbConn> = None;
+    while let Ok(first) = inbox.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match inbox.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let result = match conn.as_mut() {
+            Some(conn) => commit(conn, &batch, signer),
+            None => match url.connect() {
+                Ok(fresh) => commit(conn.insert(fresh), &batch, signer),
+                Err(error) => Err(error.to_string()),
+            },
+        };
+        match result {
+            Ok(heads) => {
+                for ((_, reply), head) in batch.into_iter().zip(heads) {
+                    let _ = reply.send(Ok(head));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, events = batch.len(), "audit events not stored; the reads waiting on them get 503");
+                // A fresh connection next time: this one may be broken.
+                conn = None;
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn commit(
+    conn: &mut DbConn,
+    batch: &[(NewEvent, Reply)],
+    signer: &Ed25519Key,
+) -> Result<Vec<(i64, [u8; 32])>, String> {
+    db::write_tx(conn, |conn| {
+        batch
+            .iter()
+            .map(|(event, _)| chain::append(conn, event, signer))
+            .collect::<Result<Vec<_>, diesel::result::Error>>()
+    })
+    .map_err(|e| e.to_string())
+}

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Audited reads under load: seeds cases with consent, then drives GET /api/v1/cases/{id} as a
-# police officer with wrk, at each concurrency for DURATION seconds, and prints requests/s and
-# latency percentiles. Every one of those reads is a policy decision plus a durable audit append.
+# Audited reads under load: seeds cases with consent and plans, then drives
+# GET /api/v1/cases/{id} as a police officer with wrk, at each concurrency for DURATION seconds,
+# and prints requests/s, latency percentiles and the server's RSS. Every one of those reads is a
+# set of policy decisions plus a durable audit append.
+#
+# Then the ceiling: the server is stopped and the same SQL the endpoint runs (its selects and the
+# audit insert, in one transaction) is driven at the same concurrency straight at the same
+# database — pgbench with scripts/ceiling/pg_case_read.sql, or scripts/ceiling/sqlite_case_read.py
+# — and the service/ceiling ratio is printed. SIG_LOAD_CEILING=0 skips it.
 #
 #   scripts/load.sh [sqlite|postgres] [DURATION] [CONCURRENCY ...]     e.g. scripts/load.sh postgres 20 1 8 32
 #   SIG_LOAD_SUFFIX=/plan scripts/load.sh sqlite 10 1        # another read of the same cases
@@ -46,6 +52,7 @@ export SIG_BIND=127.0.0.1:$port SIG_DATA_DIR=$work/data SIG_POLICIES_DIR=$PWD/po
 "$bin" serve >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -fs "http://$SIG_BIND/readyz" >/dev/null && break; sleep 0.1; done
+idle_rss=$(ps -o rss= -p "$server" | tr -d ' ')
 
 owner=$("$bin" token --sub load-owner --name Owner --agency socialtjanst-orebro --role social_secretary --ttl 86400)
 police=$("$bin" token --sub load-police --name Police --agency polisen-orebro --role police_officer --ttl 86400)
@@ -91,15 +98,48 @@ PY
   echo "end"
 } >"$work/read.lua"
 
-echo "backend=$backend cases=$cases read=GET /api/v1/cases/{id}$suffix duration=${duration}s machine: $(nproc) cores"
-printf '%-12s %10s %10s %10s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' errors
+echo "backend=$backend cases=$cases read=GET /api/v1/cases/{id}$suffix duration=${duration}s machine: $(nproc) cores, idle RSS $(( idle_rss / 1024 )) MB"
+printf '%-12s %10s %10s %10s %8s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' errors 'RSS MB'
+declare -A service
 for c in $levels; do
   line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/read.lua" "http://$SIG_BIND" | grep '^RESULT')
   read -r _ total rps p50 p99 errors <<<"$line"
-  printf '%-12s %10s %10s %10s %8s\n' "$c" "$rps" "$p50" "$p99" "$errors"
+  service[$c]=$rps
+  printf '%-12s %10s %10s %10s %8s %8s\n' "$c" "$rps" "$p50" "$p99" "$errors" "$(( $(ps -o rss= -p "$server") / 1024 ))"
 done
 "$bin" audit verify | tail -n 1
 if grep -qiE 'warn|error' "$work/serve.log"; then
   echo "server warnings and errors (by message):"
   grep -iE 'warn|error' "$work/serve.log" | sed -E 's/.*(WARN|ERROR)[^a-z]*//; s/request_id=[^ ]*//' | sort | uniq -c | sort -rn | head -5
 fi
+[ "${SIG_LOAD_CEILING:-1}" = 0 ] || [ -n "$suffix" ] && exit 0
+
+# The ceiling, on the same database with the server stopped (its audit rows from here on are
+# not chained, so the log no longer verifies: this database is thrown away).
+kill "$server"; wait "$server" 2>/dev/null || true; server=""
+echo "ceiling: the endpoint's SQL in one transaction per request, straight at the database"
+printf '%-12s %10s %10s %10s %8s %12s\n' concurrency 'tx/s' 'p50 ms' 'p99 ms' errors 'service/ceil'
+if [ "$backend" = postgres ]; then
+  pg="postgres://postgres@127.0.0.1:$pg_port/postgres"
+  { echo "CREATE TABLE load_cases (n INTEGER PRIMARY KEY, id TEXT NOT NULL);"
+    awk -F/ '{ printf "INSERT INTO load_cases VALUES (%d, '\''%s'\'');\n", NR, $NF }' "$work/paths"; } | psql -q "$pg" >/dev/null
+fi
+for c in $levels; do
+  if [ "$backend" = postgres ]; then
+    rm -f "$work"/txlog.*
+    (cd "$work" && pgbench -n -M extended -f "$OLDPWD/scripts/ceiling/pg_case_read.sql" -D cases="$cases" -c "$c" -j "$(( c < 2 ? 1 : 2 ))" \
+      -T "$duration" -l --log-prefix=txlog "$pg" >"$work/pgbench.out" 2>&1) || { cat "$work/pgbench.out"; exit 1; }
+    line=$(cat "$work"/txlog.* | python3 -c '
+import sys
+lat = sorted(int(l.split()[2]) for l in sys.stdin if l.strip())
+tps = [l for l in open(sys.argv[1]) if l.startswith("tps")][0].split()[2]
+failed = [l for l in open(sys.argv[1]) if "failed" in l]
+print("RESULT", len(lat), round(float(tps)), "%.2f" % (lat[len(lat)//2]/1000), "%.2f" % (lat[int(len(lat)*0.99)]/1000),
+      failed[0].split()[-2] if failed else 0)' "$work/pgbench.out")
+  else
+    line=$(python3 scripts/ceiling/sqlite_case_read.py "$work/load.db" "$work/paths" "$c" "$duration")
+  fi
+  read -r _ total tps p50 p99 errors <<<"$line"
+  printf '%-12s %10s %10s %10s %8s %12s\n' "$c" "$tps" "$p50" "$p99" "$errors" \
+    "$(python3 -c "print('%.2f' % (${service[$c]} / max(1, $tps)))")"
+done

@@ -168,6 +168,31 @@ pub fn event(
     }
 }
 
+/// Runs `work` as `actor` on `conn` (inside a transaction the caller opened), after loading the
+/// caller's agency; what it learnt for the audit event goes to `facts`.
+fn perform<T>(
+    conn: &mut DbConn,
+    state: &StateInner,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    facts: &mut AuditFacts,
+    work: impl FnOnce(&mut Unit<'_>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let agency =
+        repo::reference::agency_facts(conn, &actor.agency)?.ok_or(ApiError::UnknownAgency)?;
+    let mut unit = Unit {
+        conn,
+        actor,
+        agency,
+        now,
+        audit: AuditFacts::default(),
+        state,
+    };
+    let result = work(&mut unit);
+    *facts = std::mem::take(&mut unit.audit);
+    result
+}
+
 /// Runs `work` as one audited unit of work for `actor`; `success` is the status it answers
 /// with when the work succeeds.
 pub async fn run<T, F>(
@@ -191,19 +216,7 @@ where
             let mut facts = AuditFacts::default();
             // The work runs in a savepoint: its changes roll back on any error, the event stays.
             let result = conn.transaction(|conn: &mut DbConn| {
-                let agency = repo::reference::agency_facts(conn, &actor.agency)?
-                    .ok_or(ApiError::UnknownAgency)?;
-                let mut unit = Unit {
-                    conn,
-                    actor: &actor,
-                    agency,
-                    now,
-                    audit: AuditFacts::default(),
-                    state: &state,
-                };
-                let result = work(&mut unit);
-                facts = std::mem::take(&mut unit.audit);
-                result
+                perform(conn, &state, &actor, now, &mut facts, work)
             });
             let status = match &result {
                 Ok(_) => success,
@@ -257,19 +270,7 @@ where
         let mut facts = AuditFacts::default();
         let result = match state.pool.get() {
             Ok(mut conn) => db::read_tx(&mut conn, |conn: &mut DbConn| {
-                let agency = repo::reference::agency_facts(conn, &actor.agency)?
-                    .ok_or(ApiError::UnknownAgency)?;
-                let mut unit = Unit {
-                    conn,
-                    actor: &actor,
-                    agency,
-                    now,
-                    audit: AuditFacts::default(),
-                    state: &state,
-                };
-                let result = work(&mut unit);
-                facts = std::mem::take(&mut unit.audit);
-                result
+                perform(conn, &state, &actor, now, &mut facts, work)
             }),
             Err(error) => Err(ApiError::from(error)),
         };

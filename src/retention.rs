@@ -29,6 +29,19 @@ const ACTOR_ROLE: &str = "system";
 /// What the API says about an erased case's plan, notes or personal data.
 pub const ERASED: &str = "this case's personal data was erased under the retention rules";
 
+/// 409 when retention has erased or archived the case: neither takes changes any more.
+pub fn refuse_changes(row: &CaseRow) -> Result<(), ApiError> {
+    if row.erased_at.is_some() {
+        return Err(ApiError::Conflict(ERASED.to_owned()));
+    }
+    if row.archived_at.is_some() {
+        return Err(ApiError::Conflict(
+            "the case is kept for the research archive and no longer changes".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// What happens to a case whose retention time has passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

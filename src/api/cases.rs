@@ -748,14 +748,7 @@ pub async fn update(
 
 fn update_case(unit: &mut Unit<'_>, slice: CaseSlice, input: CasePatch) -> Result<Value, ApiError> {
     let row = &slice.row;
-    if row.erased_at.is_some() {
-        return Err(ApiError::Conflict(retention::ERASED.to_owned()));
-    }
-    if row.archived_at.is_some() {
-        return Err(ApiError::Conflict(
-            "the case is kept for the research archive and no longer changes".to_owned(),
-        ));
-    }
+    retention::refuse_changes(row)?;
     let changes_case =
         input.status.is_some() || input.area.is_some() || input.closure_reason.is_some();
     if row.status == "closed" && (changes_case || input.retention.is_none()) {

@@ -76,14 +76,7 @@ pub async fn create(
         move |unit| {
             let slice = access::load(unit, &id)?;
             unit.require(Action::NoteCreate, &slice, &Context::default())?;
-            if slice.row.erased_at.is_some() {
-                return Err(ApiError::Conflict(crate::retention::ERASED.to_owned()));
-            }
-            if slice.row.archived_at.is_some() {
-                return Err(ApiError::Conflict(
-                    "the case is kept for the research archive and no longer changes".to_owned(),
-                ));
-            }
+            crate::retention::refuse_changes(&slice.row)?;
             let length = input.text.chars().count();
             if input.text.trim().is_empty() || length > MAX_NOTE_CHARS {
                 return Err(ApiError::validation(

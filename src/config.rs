@@ -105,6 +105,47 @@ pub struct Config {
     )]
     pub retention_years: u32,
 
+    /// Requests per second one user (token subject) may make on average; over it, 429.
+    #[arg(
+        long,
+        env = "SIG_RATE_LIMIT_PER_SECOND",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        global = true
+    )]
+    pub rate_limit_per_second: u32,
+
+    /// Requests one user may make at once before the average rate applies.
+    #[arg(
+        long,
+        env = "SIG_RATE_LIMIT_BURST",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        global = true
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Seconds a client has to send a request's head (and a body's bytes); 408 or a closed
+    /// connection otherwise.
+    #[arg(
+        long,
+        env = "SIG_REQUEST_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=300),
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(
+        long,
+        env = "SIG_KEEP_ALIVE_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub keep_alive_secs: u64,
+
     /// Database connections in the pool (and blocking threads per worker).
     #[arg(long, env = "SIG_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
@@ -130,6 +171,10 @@ impl Config {
             db_pool_size: 8,
             anomaly_distinct_cases: 30,
             retention_years: 5,
+            rate_limit_per_second: 30,
+            rate_limit_burst: 300,
+            request_timeout_secs: 10,
+            keep_alive_secs: 30,
         }
     }
 }

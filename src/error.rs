@@ -49,6 +49,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The body did not arrive within the time limit.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("the request breaks one or more rules")]
     Validation(Vec<FieldError>),
     #[error("this write needs an If-Match header with the current ETag")]
@@ -90,6 +93,7 @@ impl ApiError {
             Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::RequestTimeout => "request_timeout",
             Self::Validation(_) => "validation_failed",
             Self::PreconditionRequired => "precondition_required",
             Self::RateLimited { .. } => "rate_limited",
@@ -111,6 +115,7 @@ impl ApiError {
             Self::PreconditionFailed => "Precondition failed",
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
+            Self::RequestTimeout => "Request timeout",
             Self::Validation(_) => "Validation failed",
             Self::PreconditionRequired => "Precondition required",
             Self::RateLimited { .. } => "Too many requests",
@@ -153,6 +158,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

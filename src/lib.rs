@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod repo;
 pub mod retention;

@@ -260,6 +260,8 @@ fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
 fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let pool_size = config.db_pool_size.max(1) as usize;
+    let request_timeout = Duration::from_secs(config.request_timeout_secs);
+    let keep_alive = Duration::from_secs(config.keep_alive_secs);
     let state = AppState::build(config, Arc::new(SystemClock))?;
     tracing::info!(
         database = %db::describe(&state.config.database()?),
@@ -273,11 +275,13 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let at_shutdown = data.clone();
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(keep_audit_witnessed(background.clone()));
-        actix_web::rt::spawn(run_retention_daily(background));
+        actix_web::rt::spawn(run_retention_daily(background.clone()));
+        actix_web::rt::spawn(forget_idle_rate_buckets(background));
         HttpServer::new(move || build_app(data.clone()))
             .worker_max_blocking_threads(pool_size)
-            .client_request_timeout(Duration::from_secs(10))
-            .keep_alive(Duration::from_secs(30))
+            .client_request_timeout(request_timeout)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .keep_alive(keep_alive)
             .shutdown_timeout(10)
             .bind(&bind)?
             .run()
@@ -293,6 +297,15 @@ fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("sig-register stopped");
     Ok(())
+}
+
+/// Drops the rate buckets of users who have been quiet long enough for them to be full again.
+async fn forget_idle_rate_buckets(state: web::Data<AppState>) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.rate_limits.forget_idle();
+    }
 }
 
 /// Retention once a minute after start, then every 24 hours. Several instances may run it at

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::crypto::fields::FieldCrypto;
 use crate::crypto::keys::KeyStore;
 use crate::db::{self, DbError, Pool, PoolSettings};
+use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,8 @@ pub struct StateInner {
     pub witness: Witness,
     /// Group commit of the audit events of reads.
     pub audit_writer: AuditWriter,
+    /// Requests per user.
+    pub rate_limits: RateLimits,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -82,8 +85,10 @@ impl AppState {
         let audit_writer =
             AuditWriter::start(url.clone(), keys.audit.clone()).map_err(StartError::Thread)?;
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
+        let rate_limits = RateLimits::new(config.rate_limit_per_second, config.rate_limit_burst);
         Ok(Self(Arc::new(StateInner {
             config,
+            rate_limits,
             pool,
             policies,
             auth,

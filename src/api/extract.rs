@@ -2,6 +2,7 @@
 //! `code`), and never echo what the client sent (it may be personal data).
 
 use std::future::{ready, Ready};
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -57,6 +58,10 @@ impl FromRequest for Actor {
                 tracing::debug!(%reason, "token refused");
                 req.extensions_mut().insert(AuthFailure(reason));
                 ApiError::Unauthenticated("token refused")
+            })
+            .and_then(|actor| {
+                state.rate_limits.check(&actor.sub)?;
+                Ok(actor)
             });
         ready(result)
     }
@@ -110,17 +115,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             ))));
         }
         let mut payload = payload.take();
+        let limit = match state_of(req) {
+            Ok(state) => Duration::from_secs(state.config.request_timeout_secs),
+            Err(error) => return Box::pin(ready(Err(error))),
+        };
         Box::pin(async move {
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::BadRequest("the request body could not be read".to_owned())
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge);
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|_| {
+                        ApiError::BadRequest("the request body could not be read".to_owned())
+                    })?;
+                    if body.len() + chunk.len() > BODY_LIMIT {
+                        return Err(ApiError::PayloadTooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = actix_web::rt::time::timeout(limit, read)
+                .await
+                .map_err(|_| ApiError::RequestTimeout)??;
             parse_json(&body).map(ApiJson)
         })
     }

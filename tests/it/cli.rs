@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::support::http::{cli, get, Server};
 use crate::support::{pg, policies_dir};
 
-fn base_env(root: &std::path::Path, database_url: String) -> Vec<(&'static str, String)> {
+pub fn base_env(root: &std::path::Path, database_url: String) -> Vec<(&'static str, String)> {
     vec![
         ("SIG_DATABASE_URL", database_url),
         ("SIG_DATA_DIR", root.join("data").display().to_string()),
@@ -14,17 +14,28 @@ fn base_env(root: &std::path::Path, database_url: String) -> Vec<(&'static str, 
 }
 
 fn mint(root: &std::path::Path, env: &[(&str, String)], role: &str) -> String {
+    mint_as(root, env, "cli-user", "socialtjanst-orebro", role)
+}
+
+/// A development token from the `token` command of the binary under test.
+pub fn mint_as(
+    root: &std::path::Path,
+    env: &[(&str, String)],
+    sub: &str,
+    agency: &str,
+    role: &str,
+) -> String {
     let output = cli(
         root,
         env,
         &[
             "token",
             "--sub",
-            "cli-user",
+            sub,
             "--name",
-            "Cli User",
+            "Test User",
             "--agency",
-            "socialtjanst-orebro",
+            agency,
             "--role",
             role,
         ],

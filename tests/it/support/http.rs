@@ -30,10 +30,12 @@ pub fn cli(cwd: &Path, env: &[(&str, String)], args: &[&str]) -> std::process::O
     command.output().expect("run sig-register")
 }
 
-/// A running `sig-register serve`, killed on drop.
+/// A running `sig-register serve`, killed on drop. Its stderr is drained as it comes, so a
+/// talkative server never blocks on a full pipe.
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Server {
@@ -45,7 +47,7 @@ impl Server {
             .arg("serve")
             .env("SIG_BIND", format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (name, _) in std::env::vars() {
             if name.starts_with("SIG_") && name != "SIG_BIND" {
@@ -55,8 +57,22 @@ impl Server {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().expect("spawn sig-register serve");
-        (Self { child, port }, port)
+        let mut child = command.spawn().expect("spawn sig-register serve");
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        });
+        (
+            Self {
+                child,
+                port,
+                stderr,
+            },
+            port,
+        )
     }
 
     /// Waits until `/readyz` answers 200; `false` if the process exits or time runs out.
@@ -86,12 +102,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
         let _ = self.child.wait();
-        stderr
+        self.stderr
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -123,4 +138,86 @@ pub fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> 
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     Some((status, body))
+}
+
+/// One HTTP/1.1 exchange over a fresh connection.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// `METHOD path` with an optional bearer token and JSON body; `None` when the connection fails
+/// or is cut before a whole response arrives (a killed server, say).
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    extra_headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> Option<Reply> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    for (name, value) in extra_headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    if !body.is_empty() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    parse_reply(&raw)
+}
+
+/// A whole response (head and, with Content-Length, the complete body); `None` otherwise.
+pub fn parse_reply(raw: &[u8]) -> Option<Reply> {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    if length.is_some_and(|l| body.len() < l) {
+        return None;
+    }
+    Some(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }

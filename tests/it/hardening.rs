@@ -1,0 +1,275 @@
+//! Abuse limits: per-user rate, body and idle time limits, and the security headers every
+//! response carries.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use crate::audit::events;
+use crate::cli::{base_env, mint_as};
+use crate::on_both_backends;
+use crate::support::fixtures::{create_case, owner, police};
+use crate::support::http::{parse_reply, Server};
+use crate::support::{with_token, Backend, Resp, TestApp};
+
+fn assert_security_headers(response: &Resp, what: &str) {
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-resource-policy", "same-origin"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("strict-transport-security", "max-age=31536000"),
+    ] {
+        assert_eq!(
+            response.header(name).as_deref(),
+            Some(value),
+            "{name} on {what} ({})",
+            response.status
+        );
+    }
+    let csp = response
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("a Content-Security-Policy on {what}"));
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+}
+
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let Some(app) = TestApp::with_config(backend, |config| {
+        config.rate_limit_per_second = 1;
+        config.rate_limit_burst = 2;
+    }) else {
+        return;
+    };
+    let owner = owner(&app);
+    let case = create_case(&app, 16).await;
+    let police = police(&app);
+    let colleague = app.token(
+        "ss-colleague",
+        "socialtjanst-orebro",
+        &[sig_register::auth::Role::SocialSecretary],
+    );
+    let big = "x".repeat(300 * 1024);
+    let mut seen = Vec::new();
+    let requests: Vec<(&str, TestRequest)> = vec![
+        ("healthz", TestRequest::get().uri("/healthz")),
+        ("readyz", TestRequest::get().uri("/readyz")),
+        ("metrics", TestRequest::get().uri("/metrics")),
+        ("openapi", TestRequest::get().uri("/api/v1/openapi.json")),
+        ("docs", TestRequest::get().uri("/docs/")),
+        ("401", TestRequest::get().uri("/api/v1/cases")),
+        (
+            "200 case",
+            with_token(TestRequest::get().uri(&case.path("")), Some(&owner)),
+        ),
+        (
+            "404 route",
+            with_token(TestRequest::get().uri("/api/v1/nothing"), Some(&owner)),
+        ),
+        (
+            "405",
+            with_token(TestRequest::delete().uri("/api/v1/cases"), Some(&owner)),
+        ),
+        (
+            "413",
+            with_token(
+                TestRequest::post()
+                    .uri("/api/v1/cases")
+                    .insert_header(("content-type", "application/json"))
+                    .set_payload(big),
+                Some(&colleague),
+            ),
+        ),
+        (
+            "415",
+            with_token(
+                TestRequest::post()
+                    .uri("/api/v1/cases")
+                    .insert_header(("content-type", "text/plain"))
+                    .set_payload("{}"),
+                Some(&colleague),
+            ),
+        ),
+        (
+            "403",
+            with_token(TestRequest::get().uri(&case.path("")), Some(&police)),
+        ),
+        (
+            "403 again",
+            with_token(TestRequest::get().uri(&case.path("")), Some(&police)),
+        ),
+        (
+            "429",
+            with_token(TestRequest::get().uri(&case.path("")), Some(&police)),
+        ),
+    ];
+    for (what, request) in requests {
+        let response = app.call(request).await;
+        assert_security_headers(&response, what);
+        seen.push(response.status.as_u16());
+        if what == "docs" {
+            let csp = response
+                .header("content-security-policy")
+                .unwrap_or_default();
+            assert!(csp.contains("default-src 'self'"), "docs: {csp}");
+        } else {
+            let csp = response
+                .header("content-security-policy")
+                .unwrap_or_default();
+            assert!(csp.starts_with("default-src 'none'"), "{what}: {csp}");
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![200, 200, 200, 200, 200, 401, 200, 404, 405, 413, 415, 403, 403, 429]
+    );
+}
+
+async fn one_user_over_the_rate_waits_and_others_do_not(backend: Backend) {
+    let Some(app) = TestApp::with_config(backend, |config| {
+        config.rate_limit_per_second = 1;
+        config.rate_limit_burst = 3;
+    }) else {
+        return;
+    };
+    let case = create_case(&app, 16).await;
+    let owner = app.token(
+        "ss-rate",
+        "socialtjanst-orebro",
+        &[sig_register::auth::Role::SocialSecretary],
+    );
+    for _ in 0..3 {
+        assert_eq!(app.get(&case.path(""), Some(&owner)).await.status, 200);
+    }
+    let refused = app.get(&case.path(""), Some(&owner)).await;
+    let problem = refused.assert_problem(429, "rate_limited");
+    assert!(
+        !problem.to_string().contains(&case.id),
+        "a refused request discloses nothing"
+    );
+    let wait: u64 = refused
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("whole seconds");
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    // Another user of the same agency has a bucket of their own.
+    let colleague = app.token(
+        "ss-other",
+        "socialtjanst-orebro",
+        &[sig_register::auth::Role::SocialSecretary],
+    );
+    assert_eq!(app.get(&case.path(""), Some(&colleague)).await.status, 200);
+    // The refusal is audited like any other: the user, the case, the code.
+    let refusal = events(&app)
+        .into_iter()
+        .find(|e| e.status == 429)
+        .expect("an audit event for the 429");
+    assert_eq!(refusal.actor.sub.as_deref(), Some("ss-rate"));
+    assert_eq!(refusal.case_ids, vec![case.id.clone()]);
+    assert_eq!(refusal.reason, "rate_limited");
+    assert_eq!(refusal.outcome, "denied");
+    std::thread::sleep(Duration::from_secs(wait));
+    assert_eq!(
+        app.get(&case.path(""), Some(&owner)).await.status,
+        200,
+        "after Retry-After the user is served again"
+    );
+}
+
+on_both_backends!(
+    every_response_carries_the_security_headers,
+    one_user_over_the_rate_waits_and_others_do_not,
+);
+
+/// A served binary with short time limits, and a token for it.
+fn short_limits_server(root: &std::path::Path) -> (Server, u16, String) {
+    let mut env = base_env(
+        root,
+        format!("sqlite://{}", root.join("limits.db").display()),
+    );
+    env.push(("SIG_REQUEST_TIMEOUT_SECS", "1".to_owned()));
+    env.push(("SIG_KEEP_ALIVE_SECS", "1".to_owned()));
+    let token = mint_as(
+        root,
+        &env,
+        "ss-slow",
+        "socialtjanst-orebro",
+        "social_secretary",
+    );
+    let (mut server, port) = Server::spawn(root, &env);
+    assert!(server.wait_ready(Duration::from_secs(30)), "serve starts");
+    (server, port, token)
+}
+
+/// Reads until the server closes the connection; what it sent, and how long that took.
+fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let started = Instant::now();
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(error) => panic!("the server kept the connection open: {error}"),
+        }
+    }
+    (raw, started.elapsed())
+}
+
+#[test]
+fn slow_bodies_and_idle_connections_are_cut() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (server, port, token) = short_limits_server(root.path());
+
+    // A body that never finishes: 408 request_timeout after the limit, nothing stored.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let head = format!(
+        "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"area\":"
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    let (raw, took) = read_until_closed(&mut stream);
+    let reply = parse_reply(&raw).expect("a whole response");
+    assert_eq!(reply.status, 408, "{}", reply.body);
+    assert_eq!(reply.json()["code"], "request_timeout");
+    assert!(took < Duration::from_secs(5), "cut after {took:?}");
+
+    // A connection that never sends a request head is closed.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (_, took) = read_until_closed(&mut idle);
+    assert!(
+        took < Duration::from_secs(5),
+        "idle connection kept {took:?}"
+    );
+
+    // A keep-alive connection left idle after a response is closed too.
+    let mut kept = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let (raw, took) = read_until_closed(&mut kept);
+    assert!(
+        String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"),
+        "the request was answered"
+    );
+    assert!(took < Duration::from_secs(5), "keep-alive kept {took:?}");
+
+    let listed =
+        crate::support::http::request(port, "GET", "/api/v1/cases", Some(&token), &[], None)
+            .expect("list");
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.json()["items"],
+        json!([]),
+        "the cut write stored nothing"
+    );
+    drop(server);
+}

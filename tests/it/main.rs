@@ -8,6 +8,7 @@ mod cases;
 mod cli;
 mod consent;
 mod errors;
+mod faults;
 mod hardening;
 mod keys;
 mod ops;

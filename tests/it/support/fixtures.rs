@@ -66,16 +66,21 @@ pub fn auditor(app: &TestApp) -> String {
 }
 
 pub fn case_body(app: &TestApp, age: i32) -> Value {
+    case_body_on(today(app), age)
+}
+
+/// A new case's body for a young person `age` years old on `today`.
+pub fn case_body_on(today: NaiveDate, age: i32) -> Value {
     let marker = SERIAL.fetch_add(1, Ordering::SeqCst);
     let guardians = if age < 18 {
         json!([{"given_name": format!("Vardnad{marker}"), "family_name": format!("Foralder{marker}"),
-                "personal_number": personal_number(today(app), 45, false), "phone": "073-111 22 33", "has_custody": true}])
+                "personal_number": personal_number(today, 45, false), "phone": "073-111 22 33", "has_custody": true}])
     } else {
         json!([])
     };
     json!({
         "area": "vivalla",
-        "youth": {"personal_number": personal_number(today(app), age, false),
+        "youth": {"personal_number": personal_number(today, age, false),
                   "given_name": format!("Ungdom{marker}"), "family_name": format!("Efternamn{marker}"),
                   "phone": format!("070-{marker:03} 45 67"), "address": format!("Testgatan {marker}, 703 62 Örebro")},
         "guardians": guardians,
@@ -135,11 +140,30 @@ pub fn consent_body(
     from_offset: i64,
     days: i64,
 ) -> Value {
-    let from = today(app) + Duration::days(from_offset);
-    let decided = (today(app) - Duration::days(1)).min(from).to_string();
-    let guardians: Vec<Value> = case
-        .guardian_ids()
-        .into_iter()
+    consent_body_on(
+        today(app),
+        &case.guardian_ids(),
+        agencies,
+        categories,
+        from_offset,
+        days,
+    )
+}
+
+/// A consent body given by the youth and every guardian in `guardian_ids`, valid from
+/// `today + from_offset` for `days` days.
+pub fn consent_body_on(
+    today: NaiveDate,
+    guardian_ids: &[String],
+    agencies: &[&str],
+    categories: &[&str],
+    from_offset: i64,
+    days: i64,
+) -> Value {
+    let from = today + Duration::days(from_offset);
+    let decided = (today - Duration::days(1)).min(from).to_string();
+    let guardians: Vec<Value> = guardian_ids
+        .iter()
         .map(|id| json!({"guardian_id": id, "decision": "given", "method": "written", "decided_on": decided}))
         .collect();
     json!({

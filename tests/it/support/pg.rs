@@ -86,6 +86,35 @@ fn start() -> Option<Cluster> {
         return None;
     }
     let user = unprivileged_user();
+    let (root, data, port) = init_and_launch(user);
+    let cluster = Cluster {
+        admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        root,
+        data,
+        user,
+    };
+    watch(&cluster);
+    // SAFETY: registering a plain extern "C" function is always sound.
+    unsafe { libc::atexit(stop_at_exit) };
+    Some(cluster)
+}
+
+/// A new cluster, started on a free port (three tries: a port may be taken meanwhile).
+fn init_and_launch(user: Option<(u32, u32)>) -> (PathBuf, PathBuf, u16) {
+    let (root, data) = init(user);
+    let mut last_error = String::new();
+    for _attempt in 0..3 {
+        let port = free_port();
+        match launch(&root, &data, user, port) {
+            Ok(()) => return (root, data, port),
+            Err(error) => last_error = error,
+        }
+    }
+    panic!("a throwaway PostgreSQL cluster did not start: {last_error}");
+}
+
+/// A new cluster directory (`initdb`), owned by `user`.
+fn init(user: Option<(u32, u32)>) -> (PathBuf, PathBuf) {
     let root = tempfile::Builder::new()
         .prefix("sig-test-pg-")
         .tempdir()
@@ -106,38 +135,94 @@ fn start() -> Option<Cluster> {
         "initdb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut last_error = String::new();
-    for _attempt in 0..3 {
-        let port = free_port();
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=400",
-            root.display()
-        );
-        let output = command("pg_ctl", user)
-            .arg("-D")
-            .arg(&data)
-            .args(["-o", &options, "-l"])
-            .arg(root.join("postgres.log"))
-            .args(["-w", "-t", "60", "start"])
-            .output()
-            .expect("run pg_ctl");
-        if output.status.success() {
-            let cluster = Cluster {
-                admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-                root,
-                data,
-                user,
-            };
-            watch(&cluster);
-            // SAFETY: registering a plain extern "C" function is always sound.
-            unsafe { libc::atexit(stop_at_exit) };
-            return Some(cluster);
-        }
-        last_error = String::from_utf8_lossy(&output.stderr).into_owned()
-            + &std::fs::read_to_string(root.join("postgres.log")).unwrap_or_default();
+    (root, data)
+}
+
+/// Starts the cluster in `data` on `port` and waits until it accepts connections.
+fn launch(root: &Path, data: &Path, user: Option<(u32, u32)>, port: u16) -> Result<(), String> {
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off -c max_connections=400",
+        root.display()
+    );
+    let output = command("pg_ctl", user)
+        .arg("-D")
+        .arg(data)
+        .args(["-o", &options, "-l"])
+        .arg(root.join("postgres.log"))
+        .args(["-w", "-t", "60", "start"])
+        .output()
+        .expect("run pg_ctl");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned()
+            + &std::fs::read_to_string(root.join("postgres.log")).unwrap_or_default())
     }
-    panic!("the throwaway PostgreSQL cluster did not start: {last_error}");
+}
+
+fn pg_ctl_stop(data: &Path, user: Option<(u32, u32)>, mode: &str) -> bool {
+    command("pg_ctl", user)
+        .arg("-D")
+        .arg(data)
+        .args(["-m", mode, "-w", "stop"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// A cluster of one test's own, to stop and start again (a database outage); removed on drop.
+pub struct OwnCluster {
+    root: PathBuf,
+    data: PathBuf,
+    user: Option<(u32, u32)>,
+    port: u16,
+}
+
+impl OwnCluster {
+    /// `None` where the PostgreSQL tests do not run.
+    pub fn start() -> Option<Self> {
+        if !available() || std::env::var_os("SIG_TEST_POSTGRES_URL").is_some() {
+            return None;
+        }
+        let user = unprivileged_user();
+        let (root, data, port) = init_and_launch(user);
+        watch(&Cluster {
+            root: root.clone(),
+            data: data.clone(),
+            admin_url: String::new(),
+            user,
+        });
+        Some(Self {
+            root,
+            data,
+            user,
+            port,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A fast shutdown: open connections are cut, new ones refused.
+    pub fn stop(&self) {
+        assert!(
+            pg_ctl_stop(&self.data, self.user, "fast"),
+            "the test's own cluster stops"
+        );
+    }
+
+    /// Back on the same port.
+    pub fn resume(&self) {
+        launch(&self.root, &self.data, self.user, self.port).expect("the cluster starts again");
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = pg_ctl_stop(&self.data, self.user, "immediate");
+        remove(&self.root);
+    }
 }
 
 /// Stops the cluster once this process is gone, however it ended.
@@ -162,11 +247,7 @@ extern "C" fn stop_at_exit() {
         if cluster.data.as_os_str().is_empty() {
             return;
         }
-        let _ = command("pg_ctl", cluster.user)
-            .arg("-D")
-            .arg(&cluster.data)
-            .args(["-m", "immediate", "-w", "stop"])
-            .output();
+        let _ = pg_ctl_stop(&cluster.data, cluster.user, "immediate");
         remove(&cluster.root);
     }
 }

@@ -58,18 +58,146 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI 3.1 document, generated once from the same handler registration the app uses.
-pub fn openapi_document() -> &'static OpenApiDocument {
-    static DOCUMENT: OnceLock<OpenApiDocument> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        let (_, mut document) = App::new()
-            .into_utoipa_app()
-            .openapi(ApiDoc::openapi())
-            .service(utoipa_actix_web::scope("/api/v1").configure(api::configure))
-            .split_for_parts();
-        document.info.version = env!("CARGO_PKG_VERSION").to_owned();
-        document
-    })
+/// The OpenAPI 3.1 document, generated from the same handler registration the app uses. Built
+/// on each call: the server keeps only its serialised form ([`openapi_json`]) and the route
+/// table, not the document (it is several megabytes of small allocations).
+pub fn openapi_document() -> OpenApiDocument {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api::configure))
+        .split_for_parts();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    complete_operations(&mut document);
+    document
+}
+
+/// The document as served at [`OPENAPI_PATH`], serialised once.
+pub fn openapi_json() -> &'static [u8] {
+    static JSON: OnceLock<Vec<u8>> = OnceLock::new();
+    JSON.get_or_init(|| serde_json::to_vec(&openapi_document()).unwrap_or_default())
+}
+
+async fn serve_openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(web::Bytes::from_static(openapi_json()))
+}
+
+/// What every operation under `/api/v1` may answer besides its own results, added to each so
+/// that a client (or a fuzzer) finds every status it can meet in the document: ids in paths
+/// are UUIDs, and any request may be refused for its token (401, 403 `unknown_agency`), its
+/// pace (429), a malformed id or query (400) or an unavailable store (503); a request with a
+/// body may also meet 408, 413, 415 and 422.
+fn complete_operations(document: &mut OpenApiDocument) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
+
+    let problem = |description: &str| {
+        ResponseBuilder::new().description(description).content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+    };
+    let common = [
+        (
+            "400",
+            problem("A path id or query parameter is malformed (bad_request)"),
+        ),
+        (
+            "401",
+            problem("No valid token (unauthenticated)").header(
+                "WWW-Authenticate",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            ),
+        ),
+        (
+            "403",
+            problem(
+                "The role or agency may not do this (forbidden, consent_required, unknown_agency)",
+            ),
+        ),
+        (
+            "429",
+            problem("Too many requests from this user (rate_limited)").header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                    .description(Some("Seconds to wait"))
+                    .build(),
+            ),
+        ),
+        (
+            "503",
+            problem("Database or audit log unavailable; nothing disclosed or changed"),
+        ),
+    ];
+    let with_body = [
+        (
+            "408",
+            problem("The body did not arrive in time (request_timeout)"),
+        ),
+        (
+            "413",
+            problem("The body is over 256 KiB (payload_too_large)"),
+        ),
+        (
+            "415",
+            problem("The body is not application/json (unsupported_media_type)"),
+        ),
+        (
+            "422",
+            problem("Well-formed JSON that breaks a rule (validation_failed)"),
+        ),
+    ];
+    let common = common.map(|(status, response)| (status, response.build()));
+    let with_body = with_body.map(|(status, response)| (status, response.build()));
+    let uuid = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .build()
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") || path == OPENAPI_PATH {
+            continue;
+        }
+        let operations: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter {
+                    let is_id = parameter.parameter_in == ParameterIn::Path
+                        && (parameter.name == "id" || parameter.name.ends_with("_id"));
+                    if is_id {
+                        parameter.schema = Some(uuid().into());
+                    }
+                }
+            }
+            let extra = common.iter().chain(
+                with_body
+                    .iter()
+                    .filter(|_| operation.request_body.is_some()),
+            );
+            for (status, response) in extra {
+                operation
+                    .responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| RefOr::T(response.clone()));
+            }
+        }
+    }
 }
 
 /// Every route the service answers, with its methods (for 405 and `Allow`).
@@ -196,7 +324,14 @@ pub fn build_app(
                 .route(web::get().to(ops::docs_redirect))
                 .default_service(web::to(ops::unmatched)),
         )
-        .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_PATH, openapi_document().clone()))
+        .service(
+            web::resource(OPENAPI_PATH)
+                .route(web::get().to(serve_openapi))
+                .default_service(web::to(ops::unmatched)),
+        )
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
+        )
         .service(
             web::scope("/api/v1")
                 .wrap(middleware::from_fn(crate::audit::middleware::fallback))

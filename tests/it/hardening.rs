@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::audit::events;
 use crate::cli::{base_env, mint_as};
 use crate::on_both_backends;
-use crate::support::fixtures::{create_case, owner, police};
+use crate::support::fixtures::{case_body, create_case, owner, police};
 use crate::support::http::{parse_reply, Server};
 use crate::support::{with_token, Backend, Resp, TestApp};
 
@@ -181,7 +181,40 @@ async fn one_user_over_the_rate_waits_and_others_do_not(backend: Backend) {
     );
 }
 
+/// OWASP API3 (property level): fields the server sets are not taken from a body.
+async fn server_set_fields_in_a_body_are_ignored(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let mut body = case_body(&app, 16);
+    let object = body.as_object_mut().expect("object");
+    object.insert("id".into(), json!("00000000-0000-7000-8000-000000000001"));
+    object.insert("owner_agency".into(), json!("polisen-orebro"));
+    object.insert("status".into(), json!("active"));
+    object.insert("version".into(), json!(99));
+    object.insert("created_at".into(), json!("2001-01-01T00:00:00Z"));
+    let created = app
+        .post_json("/api/v1/cases", Some(&owner(&app)), &body)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let view = created.json();
+    assert_ne!(view["id"], "00000000-0000-7000-8000-000000000001");
+    assert_eq!(view["owner_agency"], "socialtjanst-orebro");
+    assert_eq!(
+        view["status"], "open",
+        "activation needs consent, not a field"
+    );
+    assert_eq!(view["version"], 1);
+    assert_ne!(view["created_at"], "2001-01-01T00:00:00Z");
+    let police = police(&app);
+    let path = format!("/api/v1/cases/{}", view["id"].as_str().expect("id"));
+    app.get(&path, Some(&police))
+        .await
+        .assert_problem(403, "consent_required");
+}
+
 on_both_backends!(
+    server_set_fields_in_a_body_are_ignored,
     every_response_carries_the_security_headers,
     one_user_over_the_rate_waits_and_others_do_not,
 );

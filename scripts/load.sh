@@ -55,6 +55,8 @@ export SIG_RATE_LIMIT_PER_SECOND=1000000 SIG_RATE_LIMIT_BURST=1000000
 "$bin" serve >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -fs "http://$SIG_BIND/readyz" >/dev/null && break; sleep 0.1; done
+# At rest: after start-up work and the first housekeeping pass (freed heap returned).
+sleep 3
 idle_rss=$(ps -o rss= -p "$server" | tr -d ' ')
 
 owner=$("$bin" token --sub load-owner --name Owner --agency socialtjanst-orebro --role social_secretary --ttl 86400)

@@ -134,6 +134,25 @@ impl Subject {
         (id, consent_id)
     }
 
+    /// `count` police officers' threads reading the case until `stop`.
+    fn police_readers(
+        &self,
+        case_id: &str,
+        count: usize,
+        stop: &Arc<AtomicBool>,
+    ) -> Vec<thread::JoinHandle<Vec<Read>>> {
+        (0..count)
+            .map(|_| {
+                read_loop(
+                    self.port,
+                    self.police.clone(),
+                    format!("/api/v1/cases/{case_id}"),
+                    stop.clone(),
+                )
+            })
+            .collect()
+    }
+
     fn verify_over_http(&self) {
         let verified = self
             .call("GET", "/api/v1/audit/verify", &self.auditor, None)
@@ -323,16 +342,7 @@ fn a_revocation_holds_for_every_read_after_its_response(database_url: Option<Str
     for _ in 0..rounds() {
         let (case_id, consent_id) = subject.consented_case();
         let stop = Arc::new(AtomicBool::new(false));
-        let readers: Vec<_> = (0..4)
-            .map(|_| {
-                read_loop(
-                    subject.port,
-                    subject.police.clone(),
-                    format!("/api/v1/cases/{case_id}"),
-                    stop.clone(),
-                )
-            })
-            .collect();
+        let readers = subject.police_readers(&case_id, 4, &stop);
         thread::sleep(Duration::from_millis(250));
         let revoked = subject
             .call(
@@ -542,16 +552,7 @@ fn postgres_stopped_mid_load_gives_503_and_recovers_without_a_restart() {
     let mut subject = Subject::new(Some(cluster.url()));
     let (case_id, _) = subject.consented_case();
     let stop = Arc::new(AtomicBool::new(false));
-    let readers: Vec<_> = (0..3)
-        .map(|_| {
-            read_loop(
-                subject.port,
-                subject.police.clone(),
-                format!("/api/v1/cases/{case_id}"),
-                stop.clone(),
-            )
-        })
-        .collect();
+    let readers = subject.police_readers(&case_id, 3, &stop);
     thread::sleep(Duration::from_millis(300));
     cluster.stop();
     let down = Instant::now();

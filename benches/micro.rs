@@ -5,7 +5,8 @@
 //!   again, as every later request with the same facts asks it;
 //! - `audit_event/hash`: one event's canonical encoding and its SHA-256 link, beside
 //!   `audit_event/raw_sha256` over the same bytes;
-//! - `verify/sqlite_20000`: `audit verify` over 20,000 events in a SQLite file, in bytes hashed
+//! - `verify/sqlite_20000` (one connection) and `verify/sqlite_20000_two_connections` (as
+//!   `audit verify` runs): verification of 20,000 events in a SQLite file, in bytes hashed
 //!   per second (compare with `openssl speed -evp sha256` or `audit_event/raw_sha256`).
 //!
 //! ```text
@@ -132,6 +133,19 @@ fn verify(c: &mut Criterion) {
         b.iter(|| {
             let report = conn
                 .transaction(|c| chain::verify(c, keys.audit.public_key(), None))
+                .unwrap();
+            assert!(report.ok());
+            report
+        })
+    });
+    // As `audit verify` runs it: the upper half on a second connection.
+    let mut helper = url.connect().unwrap();
+    group.bench_function("sqlite_20000_two_connections", |b| {
+        b.iter(|| {
+            let report = conn
+                .transaction(|c| {
+                    chain::verify_with(c, Some(&mut helper), keys.audit.public_key(), None)
+                })
                 .unwrap();
             assert!(report.ok());
             report

@@ -149,9 +149,17 @@ fn audit_verify(config: &Config) -> ExitCode {
     let report = (|| -> anyhow::Result<_> {
         let keys = KeyStore::load_or_create(&config.data_dir)?;
         let witness = chain::read_witness(&config.data_dir).map_err(anyhow::Error::msg)?;
-        let mut conn = config.database()?.connect()?;
+        let database = config.database()?;
+        let mut conn = database.connect()?;
+        // The upper half of the log is verified on a second connection beside the first.
+        let mut helper = database.connect()?;
         let report = diesel::Connection::transaction(&mut conn, |conn| {
-            chain::verify(conn, keys.audit.public_key(), witness.as_ref())
+            chain::verify_with(
+                conn,
+                Some(&mut helper),
+                keys.audit.public_key(),
+                witness.as_ref(),
+            )
         })?;
         Ok(report)
     })();

@@ -13,9 +13,10 @@ use diesel::prelude::*;
 use ring::signature::{UnparsedPublicKey, ED25519};
 use serde::{Deserialize, Serialize};
 
+use super::scan::{CheckedEvent, Stored32};
 use super::{
-    canonical, chain_hash, checkpoint_message, json_list, write_canonical, AuditEvent,
-    CanonicalFields, EventActor, NewEvent,
+    canonical, chain_hash, checkpoint_message, json_list, AuditEvent, CanonicalFields, EventActor,
+    NewEvent,
 };
 use crate::crypto::keys::{hex, Ed25519Key};
 use crate::db::schema::{audit_checkpoints, audit_event_cases, audit_events};
@@ -359,6 +360,34 @@ pub fn verify(
     public_key: &[u8],
     witness: Option<&Checkpoint>,
 ) -> QueryResult<Verification> {
+    verify_with(conn, None, public_key, witness)
+}
+
+/// Below this many events, a second connection is not worth its thread.
+const PARALLEL_FROM: i64 = 20_000;
+
+/// As [`verify`]; with a `helper` connection (in a read transaction of its own), the upper half
+/// of the log is verified on it at the same time. Each event's check needs only its own row and
+/// the stored hash before it, so the halves are independent but for the link between them,
+/// checked here. The head is fixed first on `conn`: events appended meanwhile are not read.
+pub fn verify_with(
+    conn: &mut DbConn,
+    helper: Option<&mut DbConn>,
+    public_key: &[u8],
+    witness: Option<&Checkpoint>,
+) -> QueryResult<Verification> {
+    verify_split(conn, helper, public_key, witness, PARALLEL_FROM)
+}
+
+/// As [`verify_with`], splitting the log between the connections from `parallel_from` events
+/// on (tests split small logs to compare the split verification with the sequential one).
+pub fn verify_split(
+    conn: &mut DbConn,
+    helper: Option<&mut DbConn>,
+    public_key: &[u8],
+    witness: Option<&Checkpoint>,
+    parallel_from: i64,
+) -> QueryResult<Verification> {
     let key = UnparsedPublicKey::new(&ED25519, public_key);
     let mut failure: Option<(i64, String)> = None;
     // Checkpoints first: signatures need no events.
@@ -405,65 +434,56 @@ pub fn verify(
         }
     }
 
-    let mut expected_seq = 1;
-    let mut prev_hash = GENESIS.to_vec();
-    let mut events_verified = 0;
-    let mut head = None;
-    let mut encoded = Vec::with_capacity(1024);
-    'batches: loop {
-        let batch: Vec<EventRow> = audit_events::table
-            .select(EventRow::as_select())
-            .filter(audit_events::seq.ge(expected_seq))
-            .order(audit_events::seq.asc())
-            .limit(VERIFY_BATCH)
-            .load(conn)?;
-        if batch.is_empty() {
-            break;
+    let head_seq: i64 = audit_events::table
+        .select(diesel::dsl::max(audit_events::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0);
+    let (lower, upper) = match helper {
+        Some(helper) if head_seq >= parallel_from.max(2) => {
+            let mid = head_seq / 2;
+            let mut upper_pending = pending.split_off(&(mid + 1));
+            let (lower, upper) = std::thread::scope(|scope| {
+                let upper = scope.spawn(|| {
+                    diesel::Connection::transaction(helper, |helper| {
+                        verify_range(helper, mid + 1, head_seq, None, &mut upper_pending)
+                    })
+                });
+                let lower = verify_range(conn, 1, mid, Some(GENESIS), &mut pending);
+                let upper = upper.join().unwrap_or_else(|_| {
+                    Err(diesel::result::Error::QueryBuilderError(
+                        "the verifying thread stopped".into(),
+                    ))
+                });
+                (lower, upper)
+            });
+            pending.append(&mut upper_pending);
+            (lower?, Some(upper?))
         }
-        for row in batch {
-            let seq = row.seq;
-            if seq != expected_seq {
-                keep_first(
-                    &mut failure,
-                    expected_seq,
-                    format!("event {expected_seq} is missing (the next stored event is {seq})"),
-                );
-                break 'batches;
+        _ => (
+            verify_range(conn, 1, head_seq, Some(GENESIS), &mut pending)?,
+            None,
+        ),
+    };
+    let mut events_verified = lower.verified;
+    let mut head = lower.last;
+    if let Some((seq, reason)) = lower.failure {
+        keep_first(&mut failure, seq, reason);
+    } else if let Some(upper) = upper {
+        let linked = lower
+            .last
+            .is_some_and(|(_, hash)| upper.first_prev == Some(Some(hash)));
+        if upper.first_prev.is_some() && !linked {
+            keep_first(
+                &mut failure,
+                lower.last.map_or(1, |(seq, _)| seq + 1),
+                "prev_hash does not link to the previous event's hash".to_owned(),
+            );
+        } else {
+            events_verified += upper.verified;
+            head = upper.last.or(head);
+            if let Some((seq, reason)) = upper.failure {
+                keep_first(&mut failure, seq, reason);
             }
-            if row.prev_hash != prev_hash {
-                keep_first(
-                    &mut failure,
-                    seq,
-                    "prev_hash does not link to the previous event's hash".to_owned(),
-                );
-                break 'batches;
-            }
-            encoded.clear();
-            write_canonical(&mut encoded, &row.canonical_fields());
-            if chain_hash(&prev_hash, &encoded).as_slice() != row.hash.as_slice() {
-                keep_first(
-                    &mut failure,
-                    seq,
-                    "the hash does not match the event's content".to_owned(),
-                );
-                break 'batches;
-            }
-            let stored_hash = row.hash;
-            if let Some(expected) = pending.remove(&seq) {
-                if expected != stored_hash {
-                    keep_first(
-                        &mut failure,
-                        seq,
-                        "the event's hash differs from a signed checkpoint or the witnessed head"
-                            .to_owned(),
-                    );
-                    break 'batches;
-                }
-            }
-            events_verified += 1;
-            head = Some((seq, stored_hash.clone()));
-            prev_hash = stored_hash;
-            expected_seq += 1;
         }
     }
     if failure.is_none() {
@@ -479,9 +499,101 @@ pub fn verify(
     Ok(Verification {
         events_verified,
         checkpoints_verified,
-        head,
+        head: head.map(|(seq, hash)| (seq, hash.to_vec())),
         failure,
     })
+}
+
+/// What verifying one range of the log found.
+struct Segment {
+    /// Events verified before the first failure.
+    verified: i64,
+    failure: Option<(i64, String)>,
+    /// For a range verified without the hash before it: the first event's stored `prev_hash`,
+    /// when the first event is there.
+    first_prev: Option<Stored32>,
+    /// The last verified event and its hash.
+    last: Option<(i64, [u8; 32])>,
+}
+
+/// Verifies events `from..=to`: each present in order, linked to the one before (from
+/// `start_prev`, or, when `None`, left to the caller for the first event), and hashing to its
+/// stored hash; removes the checkpoints it reaches from `pending`, checking their hashes.
+fn verify_range(
+    conn: &mut DbConn,
+    from: i64,
+    to: i64,
+    start_prev: Option<[u8; 32]>,
+    pending: &mut BTreeMap<i64, Vec<u8>>,
+) -> QueryResult<Segment> {
+    let mut segment = Segment {
+        verified: 0,
+        failure: None,
+        first_prev: None,
+        last: None,
+    };
+    let mut expected_seq = from;
+    let mut prev_hash = start_prev;
+    'batches: while expected_seq <= to {
+        let batch: Vec<CheckedEvent> = audit_events::table
+            .filter(audit_events::seq.between(expected_seq, to))
+            .order(audit_events::seq.asc())
+            .limit(VERIFY_BATCH)
+            .load(conn)?;
+        if batch.is_empty() {
+            // The range ends in a gap: name the next stored event, as one pass over the whole
+            // log would have met it.
+            let next: Option<i64> = audit_events::table
+                .select(diesel::dsl::min(audit_events::seq))
+                .filter(audit_events::seq.gt(to))
+                .first(conn)?;
+            if let Some(next) = next {
+                segment.failure = Some((
+                    expected_seq,
+                    format!("event {expected_seq} is missing (the next stored event is {next})"),
+                ));
+            }
+            break;
+        }
+        for row in batch {
+            let seq = row.seq;
+            let fail = |reason: String| Some((seq, reason));
+            if seq != expected_seq {
+                segment.failure = Some((
+                    expected_seq,
+                    format!("event {expected_seq} is missing (the next stored event is {seq})"),
+                ));
+                break 'batches;
+            }
+            match prev_hash {
+                Some(prev) if row.prev_hash != Some(prev) => {
+                    segment.failure =
+                        fail("prev_hash does not link to the previous event's hash".to_owned());
+                    break 'batches;
+                }
+                Some(_) => {}
+                None => segment.first_prev = Some(row.prev_hash),
+            }
+            let Some(stored_hash) = row.hash.filter(|hash| *hash == row.content_hash) else {
+                segment.failure = fail("the hash does not match the event's content".to_owned());
+                break 'batches;
+            };
+            if let Some(expected) = pending.remove(&seq) {
+                if expected != stored_hash {
+                    segment.failure = fail(
+                        "the event's hash differs from a signed checkpoint or the witnessed head"
+                            .to_owned(),
+                    );
+                    break 'batches;
+                }
+            }
+            segment.verified += 1;
+            segment.last = Some((seq, stored_hash));
+            prev_hash = Some(stored_hash);
+            expected_seq += 1;
+        }
+    }
+    Ok(segment)
 }
 
 /// Lowercase hex of a hash, for messages and the API.

@@ -14,6 +14,7 @@ pub mod chain;
 pub mod export;
 pub mod middleware;
 pub mod query;
+pub mod scan;
 pub mod witness;
 pub mod writer;
 

@@ -40,14 +40,36 @@ fn auditor(app: &TestApp) -> String {
     app.token("au-1", "socialtjanst-orebro", &[Role::Auditor])
 }
 
+/// Verifies the log on one connection, and again split at every point between two connections
+/// (as `audit verify` splits a large log): every split must find exactly what one pass finds.
 pub fn verify(app: &TestApp) -> chain::Verification {
     let witness = chain::read_witness(&app.config.data_dir).expect("witness readable");
-    chain::verify(
-        &mut conn(app),
-        app.state().keys.audit.public_key(),
-        witness.as_ref(),
-    )
-    .expect("verify runs")
+    let key = app.state().keys.audit.public_key();
+    let report = chain::verify(&mut conn(app), key, witness.as_ref()).expect("verify runs");
+    let head = report.head.as_ref().map_or(0, |(seq, _)| *seq);
+    let mut helper = conn(app);
+    // The split falls after `from / 2`; a tampered log may be longer than its verified head.
+    // Short logs (the tampering tests) are split at every point, long ones at a few.
+    let splits: Vec<i64> = if head <= 16 {
+        (2..=2 * head + 4).collect()
+    } else {
+        vec![2, 3, head, head + 1, 2 * head - 1, 2 * head, 2 * head + 1]
+    };
+    for from in splits {
+        let split = chain::verify_split(
+            &mut conn(app),
+            Some(&mut helper),
+            key,
+            witness.as_ref(),
+            from,
+        )
+        .expect("split verify runs");
+        assert_eq!(
+            split, report,
+            "split verification with parallel_from {from}"
+        );
+    }
+    report
 }
 
 /// Sends `request` and returns the response with the events it added.

@@ -1,0 +1,236 @@
+//! Stored events read for verification straight from the database's row: each field is borrowed
+//! from the row (SQLite) or the wire buffer (PostgreSQL), copied into one reused buffer, encoded
+//! canonically and hashed. Nothing is allocated per field, and what leaves the row is only what
+//! verification compares: the sequence number, the stored links and the content's hash.
+
+use std::cell::RefCell;
+
+use chrono::NaiveDateTime;
+use diesel::deserialize::{self, FromSqlRow};
+use diesel::row::{Field, Row};
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
+
+use super::{chain_hash, write_canonical, CanonicalFields};
+use crate::db::{MultiBackend, MultiRawValue};
+
+/// The SQL types of `audit_events`' columns in table order (its default select): a column added
+/// to the table changes the type and stops the build until [`CheckedEvent`] reads it.
+pub type EventSql = (
+    BigInt,
+    Text,
+    Timestamp,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Text,
+    Text,
+    Integer,
+    Text,
+    Text,
+    Nullable<Text>,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Binary,
+    Binary,
+);
+
+/// A hash column as stored: exactly 32 bytes, or `None` when it holds anything else.
+pub type Stored32 = Option<[u8; 32]>;
+
+/// One stored event as verification sees it.
+#[derive(Debug)]
+pub struct CheckedEvent {
+    pub seq: i64,
+    pub prev_hash: Stored32,
+    pub hash: Stored32,
+    /// `SHA-256(stored prev_hash ‖ canonical(stored fields))`.
+    pub content_hash: [u8; 32],
+}
+
+/// The text columns, by their index in [`EventSql`].
+const TEXTS: [usize; 14] = [1, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16];
+
+thread_local! {
+    /// The texts of the row being read and its canonical encoding, reused row after row.
+    static BUFFERS: RefCell<(String, Vec<u8>)> =
+        RefCell::new((String::with_capacity(1024), Vec::with_capacity(1024)));
+}
+
+/// Runs `f` with the raw value of column `idx` (`None` for NULL).
+fn with_value<'a, R, T>(
+    row: &R,
+    idx: usize,
+    f: impl FnOnce(Option<MultiRawValue<'_>>) -> deserialize::Result<T>,
+) -> deserialize::Result<T>
+where
+    R: Row<'a, MultiBackend>,
+{
+    let field = row
+        .get(idx)
+        .ok_or_else(|| format!("audit event column {idx} is missing"))?;
+    f(field.value())
+}
+
+/// A text value, borrowed from the row (SQLite reads a blob as text by copying it, and the
+/// other way round, so each kind is read as what it is).
+fn text_str<'v>(value: &'v mut MultiRawValue<'_>) -> deserialize::Result<&'v str> {
+    match value {
+        MultiRawValue::Sqlite(value) => Ok(value.read_text()),
+        MultiRawValue::Postgresql(value) => Ok(std::str::from_utf8(value.as_bytes())?),
+    }
+}
+
+/// The bytes of a binary value, borrowed from the row.
+fn blob_bytes<'v>(value: &'v mut MultiRawValue<'_>) -> &'v [u8] {
+    match value {
+        MultiRawValue::Sqlite(value) => value.read_blob(),
+        MultiRawValue::Postgresql(value) => value.as_bytes(),
+    }
+}
+
+fn stored32(value: Option<MultiRawValue<'_>>) -> deserialize::Result<Stored32> {
+    Ok(value.and_then(|mut value| blob_bytes(&mut value).try_into().ok()))
+}
+
+fn not_null<T>(value: Option<T>, column: &str) -> deserialize::Result<T> {
+    value.ok_or_else(|| format!("audit event column {column} is NULL").into())
+}
+
+impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
+    fn build_from_row<'a>(row: &impl Row<'a, MultiBackend>) -> deserialize::Result<Self> {
+        let seq = with_value(row, 0, |v| not_null(v, "seq")?.from_sql::<i64, BigInt>())?;
+        let at = with_value(row, 2, |v| match not_null(v, "at")? {
+            MultiRawValue::Sqlite(mut value) => match parse_sqlite_time(value.read_text()) {
+                Some(at) => Ok(at),
+                None => MultiRawValue::Sqlite(value).from_sql::<NaiveDateTime, Timestamp>(),
+            },
+            value => value.from_sql::<NaiveDateTime, Timestamp>(),
+        })?;
+        let status = with_value(row, 9, |v| {
+            not_null(v, "status")?.from_sql::<i32, Integer>()
+        })?;
+        let prev_hash = with_value(row, 17, stored32)?;
+        BUFFERS.with_borrow_mut(|(text, encoded)| {
+            text.clear();
+            // Where each text column lies in `text`, by its index in `TEXTS`.
+            let mut spans: [Option<(usize, usize)>; TEXTS.len()] = [None; TEXTS.len()];
+            for (slot, &idx) in spans.iter_mut().zip(TEXTS.iter()) {
+                *slot = with_value(row, idx, |value| match value {
+                    None => Ok(None),
+                    Some(mut value) => {
+                        let start = text.len();
+                        text.push_str(text_str(&mut value)?);
+                        Ok(Some((start, text.len())))
+                    }
+                })?;
+            }
+            let get = |idx: usize| -> deserialize::Result<Option<&str>> {
+                let slot = TEXTS
+                    .iter()
+                    .position(|&i| i == idx)
+                    .ok_or("not a text column")?;
+                match spans[slot] {
+                    None => Ok(None),
+                    Some((start, end)) => Ok(text.get(start..end)),
+                }
+            };
+            let required = |idx: usize, column: &str| not_null(get(idx)?, column);
+            encoded.clear();
+            write_canonical(
+                encoded,
+                &CanonicalFields {
+                    seq,
+                    id: required(1, "id")?,
+                    at: &at,
+                    actor_sub: get(3)?,
+                    actor_name: get(4)?,
+                    actor_agency: get(5)?,
+                    actor_roles_json: get(6)?,
+                    action: required(7, "action")?,
+                    outcome: required(8, "outcome")?,
+                    status,
+                    case_ids_json: required(10, "case_ids")?,
+                    categories_json: required(11, "categories")?,
+                    consent_id: get(12)?,
+                    reason: required(13, "reason")?,
+                    request_id: get(14)?,
+                    method: get(15)?,
+                    path: get(16)?,
+                },
+            );
+            let content_hash = with_value(row, 17, |value| {
+                let mut value = not_null(value, "prev_hash")?;
+                Ok(chain_hash(blob_bytes(&mut value), encoded))
+            })?;
+            Ok(Self {
+                seq,
+                prev_hash,
+                hash: with_value(row, 18, stored32)?,
+                content_hash,
+            })
+        })
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.f…]` as diesel writes a timestamp into SQLite, parsed without chrono's
+/// general parser (a fifth of a row's cost). Anything else is `None`, for diesel's own parser.
+fn parse_sqlite_time(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(range)?;
+        digits.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let nanos = match b.get(19..) {
+        Some([]) => 0,
+        Some([b'.', fraction @ ..]) if (1..=9).contains(&fraction.len()) => {
+            num(20..b.len())? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?
+        .and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_sqlite_time;
+    use chrono::NaiveDateTime;
+
+    #[test]
+    fn sqlite_times_parse_as_diesel_writes_them() {
+        for text in [
+            "2026-11-23 09:15:00.123456",
+            "2026-11-23 09:15:00",
+            "2026-11-23 09:15:00.5",
+            "2026-02-28 23:59:59.999999999",
+        ] {
+            let expected = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+            assert_eq!(parse_sqlite_time(text), Some(expected), "{text}");
+        }
+        for text in [
+            "2026-11-23T09:15:00",
+            "2026-13-23 09:15:00",
+            "2026-11-23 09:15:00.",
+            "2026-11-23 09:15:00.1234567890",
+            "2026-11-23 09:15",
+            "2026-11-23 09:15:0x",
+            "",
+        ] {
+            assert_eq!(parse_sqlite_time(text), None, "{text}");
+        }
+    }
+}

@@ -7,7 +7,7 @@
 
 mod jwks;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -145,7 +145,7 @@ pub(crate) struct VerifierKey {
 }
 
 /// The claims every accepted token carries. Unknown claims are ignored.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
     pub aud: Audience,
@@ -160,7 +160,7 @@ pub struct Claims {
 }
 
 /// `aud` may be one string or an array of strings (RFC 7519 §4.1.3).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Audience {
     One(String),
@@ -178,6 +178,38 @@ pub struct Authenticator {
     issuer: String,
     audience: String,
     dev: Option<DevSigner>,
+    verified: VerifiedTokens,
+}
+
+/// Tokens whose signature, issuer and audience were verified, by the SHA-256 of the token (the
+/// bearer credential itself is not kept). A signature check is a fifth of a case read's CPU, and
+/// a client sends the same token until it expires; the same bytes verify the same way, so a hit
+/// skips only the signature. Time claims are checked on every request. Bounded: emptied when
+/// full.
+#[derive(Default)]
+struct VerifiedTokens(std::sync::Mutex<HashMap<[u8; 32], Claims>>);
+
+const VERIFIED_TOKENS: usize = 4096;
+
+impl VerifiedTokens {
+    fn digest(token: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
+        out
+    }
+
+    fn get(&self, digest: &[u8; 32]) -> Option<Claims> {
+        self.0.lock().ok()?.get(digest).cloned()
+    }
+
+    fn put(&self, digest: [u8; 32], claims: &Claims) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= VERIFIED_TOKENS {
+                map.clear();
+            }
+            map.insert(digest, claims.clone());
+        }
+    }
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -221,6 +253,7 @@ impl Authenticator {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             dev,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -273,6 +306,10 @@ impl Authenticator {
 
     /// Verifies one compact JWT.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Actor, AuthError> {
+        let digest = VerifiedTokens::digest(token);
+        if let Some(claims) = self.verified.get(&digest) {
+            return self.check_claims(claims, now);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !matches!(
             header.alg,
@@ -302,6 +339,7 @@ impl Authenticator {
             }
         }
         let claims = outcome?;
+        self.verified.put(digest, &claims);
         self.check_claims(claims, now)
     }
 

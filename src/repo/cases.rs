@@ -140,7 +140,8 @@ pub fn find_case(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
     cases::table
         .find(id)
         .select(CaseRow::as_select())
-        .first(conn)
+        // Not `first`: its bound LIMIT makes SQLite compile the statement again on every run.
+        .get_result(conn)
         .optional()
 }
 
@@ -227,10 +228,13 @@ pub fn current_consent(conn: &mut DbConn, case_id: &str) -> QueryResult<Option<C
         .filter(consents::case_id.eq(case_id))
         .filter(consents::superseded_at.is_null())
         .order((consents::recorded_at.desc(), consents::id.desc()))
-        .limit(1)
         .select(ConsentRow::as_select())
+        // Every other consent is superseded, so this is one row; no bound LIMIT (SQLite would
+        // compile the statement again on every run).
         .load(conn)?;
-    Ok(load_consents(conn, rows)?.into_iter().next())
+    Ok(load_consents(conn, rows.into_iter().take(1).collect())?
+        .into_iter()
+        .next())
 }
 
 pub fn find_consent(

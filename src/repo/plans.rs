@@ -33,11 +33,19 @@ pub struct MeasureIndexRow {
 
 /// The newest version of a case's plan (none before the first write).
 pub fn current(conn: &mut DbConn, case_id: &str) -> QueryResult<Option<PlanVersionRow>> {
+    // The newest by `max`, not `ORDER BY … LIMIT ?`: SQLite compiles a statement with a bound
+    // LIMIT again on every run.
+    let other = diesel::alias!(plan_versions as other);
+    let newest = other
+        .select(diesel::dsl::max(other.field(plan_versions::version)))
+        .filter(other.field(plan_versions::case_id).eq(case_id))
+        .single_value()
+        .assume_not_null();
     plan_versions::table
         .filter(plan_versions::case_id.eq(case_id))
-        .order(plan_versions::version.desc())
+        .filter(plan_versions::version.eq(newest))
         .select(PlanVersionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -49,7 +57,7 @@ pub fn version(
     plan_versions::table
         .find((case_id, version))
         .select(PlanVersionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -41,7 +41,7 @@ pub fn agency_facts(conn: &mut DbConn, slug: &str) -> QueryResult<Option<AgencyF
     agencies::table
         .find(slug)
         .select((agencies::slug, agencies::kind))
-        .first::<(String, String)>(conn)
+        .get_result::<(String, String)>(conn)
         .optional()
         .map(|row| row.map(|(slug, kind)| AgencyFacts { slug, kind }))
 }

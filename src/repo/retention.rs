@@ -27,7 +27,7 @@ pub fn last_note_at(conn: &mut DbConn, case_id: &str) -> QueryResult<Option<Naiv
     notes::table
         .filter(notes::case_id.eq(case_id))
         .select(diesel::dsl::max(notes::created_at))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// The note categories a case holds, for the erasure's audit event.

@@ -129,6 +129,35 @@ async fn expired_token_is_refused(backend: Backend) {
     );
 }
 
+/// A token's verified signature is remembered; its time claims are not: the same token, accepted
+/// a moment ago, is refused once it has expired, and one byte changed is verified afresh.
+async fn a_remembered_token_still_expires(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let now = app.clock.now();
+    let mut claims = tokens::claims(&app, AGENCY, &["police_officer"]);
+    claims.insert("exp".into(), json!(now.timestamp() + 120));
+    let token = tokens::dev_signed(&app, &claims);
+    for _ in 0..2 {
+        assert_eq!(areas_with(&app, &token).await.status, 200);
+    }
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    assert_refused(
+        &app,
+        &tampered,
+        "the remembered token with its signature changed",
+    )
+    .await;
+    app.clock.set(now + chrono::Duration::seconds(120 + 61));
+    assert_refused(&app, &token, "the remembered token after its exp").await;
+    app.clock.set(now);
+    assert_eq!(areas_with(&app, &token).await.status, 200);
+}
+
 async fn token_not_yet_valid_is_refused(backend: Backend) {
     let Some(app) = TestApp::new(backend) else {
         return;
@@ -429,6 +458,7 @@ on_both_backends!(
     alg_none_is_refused,
     hs256_with_the_public_key_as_secret_is_refused,
     expired_token_is_refused,
+    a_remembered_token_still_expires,
     token_not_yet_valid_is_refused,
     wrong_issuer_or_audience_is_refused,
     each_required_claim_missing_is_refused,

@@ -353,14 +353,29 @@ impl PolicyEngine {
         let t = &self.types;
         let agency_uid = uid(&t.agency, &agency.slug);
         let user_uid = uid(&t.user, &actor.sub);
-        // Roles are the user's parents. They need no entities of their own: `principal in
-        // Sig::Role::"…"` reads the user's ancestors, and no policy reads a role's attributes.
-        let role_uids: HashSet<EntityUid> = actor
-            .roles
-            .iter()
-            .map(|role| uid(&t.role, role.as_str()))
-            .collect();
         let slice = self.by_action.get(action);
+        // For a caller with one role, the slice with its role tests resolved (see `for_role`).
+        let role_slice = match (slice, actor.roles.len()) {
+            (Some(slice), 1) => actor.roles.first().and_then(|role| slice.by_role.get(role)),
+            _ => None,
+        };
+        let policies = match (role_slice, slice) {
+            (Some(role_slice), _) => &role_slice.policies,
+            (None, Some(slice)) => &slice.policies,
+            (None, None) => &self.policies,
+        };
+        // Roles are the user's parents, where a policy still tests them. They need no entities
+        // of their own: `principal in Sig::Role::"…"` reads the user's ancestors, and no policy
+        // reads a role's attributes.
+        let role_uids: HashSet<EntityUid> = if role_slice.is_some_and(|s| !s.asks_roles) {
+            HashSet::new()
+        } else {
+            actor
+                .roles
+                .iter()
+                .map(|role| uid(&t.role, role.as_str()))
+                .collect()
+        };
         let mut entities = Vec::with_capacity(3);
         // The agency's own entity (its `kind`) only where a policy of the action reads an
         // attribute through another one (`principal.agency.kind`); elsewhere agencies are only
@@ -473,15 +488,6 @@ impl PolicyEngine {
             None,
         )
         .map_err(|e| e.to_string())?;
-        let policies = match (slice, actor.roles.len()) {
-            (Some(slice), 1) => actor
-                .roles
-                .first()
-                .and_then(|role| slice.by_role.get(role))
-                .unwrap_or(&slice.policies),
-            (Some(slice), _) => &slice.policies,
-            (None, _) => &self.policies,
-        };
         let response = self.authorizer.is_authorized(&request, policies, &entities);
         let evaluation_error = response.diagnostics().errors().next().is_some();
         if evaluation_error {
@@ -609,32 +615,95 @@ struct Slice {
     /// For a caller with exactly one role: without the policies scoped to another role
     /// (`principal in Sig::Role::"…"`), which cannot match them — a user is in exactly the
     /// roles of their token, and roles have no parents.
-    by_role: HashMap<Role, PolicySet>,
+    by_role: HashMap<Role, RoleSlice>,
     /// Whether any of them reads an attribute of an entity reached through another attribute
     /// (`principal.agency.kind`), so that entity must be in the store.
     reads_through_attributes: bool,
 }
 
 /// The policies of `slice` that a caller holding `role` alone can match.
+///
+/// For such a caller `principal in Sig::Role::"…"` is known before any request: true for their
+/// role, false for any other (a user is in exactly the roles of their token, and roles have no
+/// parents). So a scope on their role becomes unconstrained and each such test in a condition
+/// becomes its truth value; when nothing else asks about roles, the user is then built without
+/// them, and Cedar has no hierarchy left to close over.
 fn for_role(
     slice: &PolicySet,
     role: Role,
     role_type: &EntityTypeName,
-) -> Result<PolicySet, PolicyLoadError> {
-    let mut kept = PolicySet::new();
+) -> Result<RoleSlice, PolicyLoadError> {
+    let invalid = |policy: &Policy, e: &dyn std::fmt::Display| {
+        PolicyLoadError::Invalid(format!("policy {}: resolving role tests: {e}", policy.id()))
+    };
+    let role_type_name = role_type.to_string();
+    let mut policies = PolicySet::new();
+    let mut asks_roles = false;
     for policy in slice.policies() {
-        let other_role = match policy.principal_constraint() {
-            PrincipalConstraint::In(scope) => {
-                scope.type_name() == role_type && scope.id().unescaped() != role.as_str()
+        let mut json = policy.to_json().map_err(|e| invalid(policy, &e))?;
+        if let PrincipalConstraint::In(scope) = policy.principal_constraint() {
+            if scope.type_name() == role_type {
+                if scope.id().unescaped() != role.as_str() {
+                    continue;
+                }
+                json["principal"] = serde_json::json!({ "op": "All" });
             }
-            _ => false,
-        };
-        if !other_role {
-            kept.add(policy.clone())
-                .map_err(|e| PolicyLoadError::Invalid(e.to_string()))?;
         }
+        resolve_role_tests(&mut json, &role_type_name, role.as_str());
+        asks_roles |= mentions_type(&json, &role_type_name);
+        let resolved =
+            Policy::from_json(Some(policy.id().clone()), json).map_err(|e| invalid(policy, &e))?;
+        policies
+            .add(resolved)
+            .map_err(|e| PolicyLoadError::Invalid(e.to_string()))?;
     }
-    Ok(kept)
+    Ok(RoleSlice {
+        policies,
+        asks_roles,
+    })
+}
+
+/// A slice as it reads for a caller with one role.
+struct RoleSlice {
+    policies: PolicySet,
+    /// Whether any policy still tests a role, so the user must be built in theirs.
+    asks_roles: bool,
+}
+
+/// Replaces every `principal in <role_type>::"<id>"` in a policy's JSON form with its value for
+/// a caller whose one role is `role`.
+fn resolve_role_tests(json: &mut serde_json::Value, role_type: &str, role: &str) {
+    let tested = json.get("in").and_then(|test| {
+        let principal = test.get("left")?.get("Var")?.as_str()? == "principal";
+        let entity = test.get("right")?.get("Value")?.get("__entity")?;
+        let is_role = entity.get("type")?.as_str()? == role_type;
+        (principal && is_role).then(|| entity.get("id")?.as_str().map(|id| id == role))?
+    });
+    if let Some(holds) = tested {
+        *json = serde_json::json!({ "Value": holds });
+        return;
+    }
+    match json {
+        serde_json::Value::Object(map) => map
+            .values_mut()
+            .for_each(|value| resolve_role_tests(value, role_type, role)),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|value| resolve_role_tests(value, role_type, role)),
+        _ => {}
+    }
+}
+
+/// Whether a policy's JSON form names an entity of `type_name` anywhere.
+fn mentions_type(json: &serde_json::Value, type_name: &str) -> bool {
+    match json {
+        serde_json::Value::Object(map) => map.iter().any(|(key, value)| {
+            (key == "type" || key == "entity_type") && value.as_str() == Some(type_name)
+                || mentions_type(value, type_name)
+        }),
+        serde_json::Value::Array(items) => items.iter().any(|v| mentions_type(v, type_name)),
+        _ => false,
+    }
 }
 
 /// Whether a policy (in Cedar's JSON form) reads an attribute (`.` or `has`) of anything but
@@ -777,5 +846,41 @@ mod tests {
         let direct = Policy::parse(None, r#"permit (principal, action, resource) when { principal.agency == resource.owner_agency && context has category };"#).unwrap();
         assert!(reads_through_attribute(&through.to_json().unwrap()));
         assert!(!reads_through_attribute(&direct.to_json().unwrap()));
+    }
+
+    /// For a one-role caller every role test of the project's policies is resolved at load, so
+    /// no decision needs the user's roles; a policy set that tests roles some other way keeps them.
+    #[test]
+    fn role_tests_are_resolved_for_one_role_callers() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let engine = PolicyEngine::load(&dir).unwrap();
+        for (action, slice) in &engine.by_action {
+            for (role, resolved) in &slice.by_role {
+                assert!(!resolved.asks_roles, "{action} for {role:?}");
+            }
+        }
+        let role_type = EntityTypeName::from_str("Sig::Role").unwrap();
+        let text = r#"permit (principal in Sig::Role::"auditor", action, resource)
+            when { principal in Sig::Role::"admin" || principal in Sig::Role::"auditor" };
+            permit (principal, action, resource) when { Sig::Role::"admin" in [principal] };"#;
+        let set = PolicySet::from_str(text).unwrap();
+        let auditor = for_role(&set, Role::Auditor, &role_type).unwrap();
+        assert_eq!(auditor.policies.policies().count(), 2);
+        assert!(auditor.asks_roles, "`Role in [principal]` is not resolved");
+        let first = auditor
+            .policies
+            .policies()
+            .find(|p| {
+                p.principal_constraint() == PrincipalConstraint::Any
+                    && p.to_json().unwrap().to_string().contains("true")
+            })
+            .expect("the scope and both tests resolved");
+        assert!(!mentions_type(&first.to_json().unwrap(), "Sig::Role"));
+        let police = for_role(&set, Role::PoliceOfficer, &role_type).unwrap();
+        assert_eq!(
+            police.policies.policies().count(),
+            1,
+            "the auditor-scoped policy is dropped"
+        );
     }
 }

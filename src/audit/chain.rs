@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::scan::{CheckedEvent, Stored32};
 use super::{
-    canonical, chain_hash, checkpoint_message, json_list, AuditEvent, CanonicalFields, EventActor,
-    NewEvent,
+    canonical, chain_hash, checkpoint_message, json_list, AuditEvent, EventActor, NewEvent,
 };
 use crate::crypto::keys::{hex, Ed25519Key};
 use crate::db::schema::{audit_checkpoints, audit_event_cases, audit_events};
@@ -58,30 +57,6 @@ pub struct EventRow {
 }
 
 impl EventRow {
-    /// The stored fields as the canonical encoding reads them (lists spliced as stored: any
-    /// change to their text, even whitespace, changes the hash).
-    pub fn canonical_fields(&self) -> CanonicalFields<'_> {
-        CanonicalFields {
-            seq: self.seq,
-            id: &self.id,
-            at: &self.at,
-            actor_sub: self.actor_sub.as_deref(),
-            actor_name: self.actor_name.as_deref(),
-            actor_agency: self.actor_agency.as_deref(),
-            actor_roles_json: self.actor_roles.as_deref(),
-            action: &self.action,
-            outcome: &self.outcome,
-            status: self.status,
-            case_ids_json: &self.case_ids,
-            categories_json: &self.categories,
-            consent_id: self.consent_id.as_deref(),
-            reason: &self.reason,
-            request_id: self.request_id.as_deref(),
-            method: self.method.as_deref(),
-            path: self.path.as_deref(),
-        }
-    }
-
     fn new(seq: i64, e: &NewEvent, prev_hash: Vec<u8>, hash: Vec<u8>) -> Self {
         Self {
             seq,

@@ -50,6 +50,9 @@ pub struct CheckedEvent {
     pub content_hash: [u8; 32],
 }
 
+/// The number of columns in [`EventSql`].
+const COLUMNS: usize = 19;
+
 /// The text columns, by their index in [`EventSql`].
 const TEXTS: [usize; 14] = [1, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16];
 
@@ -115,10 +118,10 @@ impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
         let prev_hash = with_value(row, 17, stored32)?;
         BUFFERS.with_borrow_mut(|(text, encoded)| {
             text.clear();
-            // Where each text column lies in `text`, by its index in `TEXTS`.
-            let mut spans: [Option<(usize, usize)>; TEXTS.len()] = [None; TEXTS.len()];
-            for (slot, &idx) in spans.iter_mut().zip(TEXTS.iter()) {
-                *slot = with_value(row, idx, |value| match value {
+            // Where each text column lies in `text`, by column index (`None`: NULL or not text).
+            let mut spans: [Option<(usize, usize)>; COLUMNS] = [None; COLUMNS];
+            for idx in TEXTS {
+                spans[idx] = with_value(row, idx, |value| match value {
                     None => Ok(None),
                     Some(mut value) => {
                         let start = text.len();
@@ -127,17 +130,8 @@ impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
                     }
                 })?;
             }
-            let get = |idx: usize| -> deserialize::Result<Option<&str>> {
-                let slot = TEXTS
-                    .iter()
-                    .position(|&i| i == idx)
-                    .ok_or("not a text column")?;
-                match spans[slot] {
-                    None => Ok(None),
-                    Some((start, end)) => Ok(text.get(start..end)),
-                }
-            };
-            let required = |idx: usize, column: &str| not_null(get(idx)?, column);
+            let get = |idx: usize| spans[idx].and_then(|(start, end)| text.get(start..end));
+            let required = |idx: usize, column: &str| not_null(get(idx), column);
             encoded.clear();
             write_canonical(
                 encoded,
@@ -145,20 +139,20 @@ impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
                     seq,
                     id: required(1, "id")?,
                     at: &at,
-                    actor_sub: get(3)?,
-                    actor_name: get(4)?,
-                    actor_agency: get(5)?,
-                    actor_roles_json: get(6)?,
+                    actor_sub: get(3),
+                    actor_name: get(4),
+                    actor_agency: get(5),
+                    actor_roles_json: get(6),
                     action: required(7, "action")?,
                     outcome: required(8, "outcome")?,
                     status,
                     case_ids_json: required(10, "case_ids")?,
                     categories_json: required(11, "categories")?,
-                    consent_id: get(12)?,
+                    consent_id: get(12),
                     reason: required(13, "reason")?,
-                    request_id: get(14)?,
-                    method: get(15)?,
-                    path: get(16)?,
+                    request_id: get(14),
+                    method: get(15),
+                    path: get(16),
                 },
             );
             let content_hash = with_value(row, 17, |value| {

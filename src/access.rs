@@ -60,10 +60,9 @@ pub fn consent_state(consent: &Consent, today: chrono::NaiveDate) -> ConsentStat
 
 /// Loads a case (404 when there is none) and names it in the audit event.
 pub fn load(unit: &mut Unit<'_>, case_id: &str) -> Result<CaseSlice, ApiError> {
-    let row = repo::find_case(unit.conn, case_id)?
+    let (row, consent) = repo::find_case_with_consent(unit.conn, case_id)?
         .ok_or_else(|| ApiError::NotFound("there is no such case".to_owned()))?;
     unit.audit.case_ids = vec![row.id.clone()];
-    let consent = repo::current_consent(unit.conn, case_id)?;
     let today = unit.today();
     let consent_state = consent.as_ref().map(|c| consent_state(c, today));
     Ok(CaseSlice {

@@ -46,6 +46,8 @@ pub struct StateInner {
     pub audit_writer: AuditWriter,
     /// Requests per user.
     pub rate_limits: RateLimits,
+    /// The callers' agencies, as found in the database.
+    pub agencies: crate::repo::reference::KnownAgencies,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -98,6 +100,7 @@ impl AppState {
             metrics: Metrics::new(),
             witness,
             audit_writer,
+            agencies: Default::default(),
         })))
     }
 }

@@ -17,7 +17,6 @@ use crate::auth::Actor;
 use crate::authz::{AgencyFacts, Context, Decision, Resource};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
-use crate::repo;
 use crate::state::{AppState, StateInner};
 use crate::telemetry::RequestId;
 
@@ -178,8 +177,10 @@ fn perform<T>(
     facts: &mut AuditFacts,
     work: impl FnOnce(&mut Unit<'_>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let agency =
-        repo::reference::agency_facts(conn, &actor.agency)?.ok_or(ApiError::UnknownAgency)?;
+    let agency = state
+        .agencies
+        .facts(conn, &actor.agency)?
+        .ok_or(ApiError::UnknownAgency)?;
     let mut unit = Unit {
         conn,
         actor,
@@ -309,7 +310,10 @@ where
     web::block(move || {
         let mut conn = state.pool.get()?;
         DbConn::transaction(&mut conn, |conn| {
-            repo::reference::agency_facts(conn, &actor.agency)?.ok_or(ApiError::UnknownAgency)?;
+            state
+                .agencies
+                .facts(conn, &actor.agency)?
+                .ok_or(ApiError::UnknownAgency)?;
             work(conn)
         })
     })

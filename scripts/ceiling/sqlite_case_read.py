@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The SQLite ceiling for an audited case read (GET /api/v1/cases/{id} as a police officer).
 
-Runs the statements the service runs for that read -- the caller's agency, the case, its current
-consent with parties, agencies and categories, the guardians -- and its audit append (head, event
+Runs the statements the service runs for that read -- the case with its current consent, the
+consent's parties, its agencies and categories, the guardians -- and its audit append (head, event
 row, case index row) in one transaction, with the service's pragmas (WAL, synchronous=FULL,
 foreign keys, busy timeout) and its writer discipline (BEGIN IMMEDIATE, writers of one process
 queued on one lock), from CONCURRENCY threads for DURATION seconds. Prints requests/s and
@@ -39,14 +39,15 @@ def one(conn, case_id):
     with writer:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("SELECT slug, kind FROM agencies WHERE slug = ?", ("polisen-orebro",)).fetchall()
-            conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchall()
-            consent = conn.execute("SELECT * FROM consents WHERE case_id = ? AND superseded_at IS NULL "
-                                   "ORDER BY recorded_at DESC, id DESC LIMIT 1", (case_id,)).fetchone()
+            consent = conn.execute(
+                "SELECT consents.*, cases.* FROM cases LEFT JOIN consents ON consents.case_id = cases.id "
+                "AND consents.superseded_at IS NULL WHERE cases.id = ? "
+                "ORDER BY consents.recorded_at DESC, consents.id DESC", (case_id,)).fetchone()
             consent_id = consent[0]
             conn.execute("SELECT * FROM consent_parties WHERE consent_id = ? ORDER BY position", (consent_id,)).fetchall()
-            conn.execute("SELECT agency FROM consent_agencies WHERE consent_id = ? ORDER BY agency", (consent_id,)).fetchall()
-            conn.execute("SELECT category FROM consent_categories WHERE consent_id = ? ORDER BY category", (consent_id,)).fetchall()
+            conn.execute("SELECT 1, agency FROM consent_agencies WHERE consent_id = ? "
+                         "UNION ALL SELECT 0, category FROM consent_categories WHERE consent_id = ?",
+                         (consent_id, consent_id)).fetchall()
             conn.execute("SELECT * FROM guardians WHERE case_id = ? ORDER BY position", (case_id,)).fetchall()
             seq, prev = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
             now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())

@@ -63,32 +63,37 @@ impl AuditWriter {
 
 fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply)>) {
     let mut conn: Option<DbConn> = None;
+    let mut events = Vec::new();
+    let mut replies = Vec::new();
     while let Ok(first) = inbox.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match inbox.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+        events.clear();
+        replies.clear();
+        let mut next = Some(first);
+        while let Some((event, reply)) = next.take() {
+            events.push(event);
+            replies.push(reply);
+            if events.len() < MAX_BATCH {
+                next = inbox.try_recv().ok();
             }
         }
         let result = match conn.as_mut() {
-            Some(conn) => commit(conn, &batch, signer),
+            Some(conn) => commit(conn, &events, signer),
             None => match url.connect() {
-                Ok(fresh) => commit(conn.insert(fresh), &batch, signer),
+                Ok(fresh) => commit(conn.insert(fresh), &events, signer),
                 Err(error) => Err(error.to_string()),
             },
         };
         match result {
             Ok(heads) => {
-                for ((_, reply), head) in batch.into_iter().zip(heads) {
+                for (reply, head) in replies.drain(..).zip(heads) {
                     let _ = reply.send(Ok(head));
                 }
             }
             Err(error) => {
-                tracing::error!(%error, events = batch.len(), "audit events not stored; the reads waiting on them get 503");
+                tracing::error!(%error, events = events.len(), "audit events not stored; the reads waiting on them get 503");
                 // A fresh connection next time: this one may be broken.
                 conn = None;
-                for (_, reply) in batch {
+                for reply in replies.drain(..) {
                     let _ = reply.send(Err(error.clone()));
                 }
             }
@@ -96,16 +101,12 @@ fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply
     }
 }
 
+/// The whole batch in one transaction: the chain locked and its head read once, the rows in
+/// multi-row inserts ([`chain::append_all`]).
 fn commit(
     conn: &mut DbConn,
-    batch: &[(NewEvent, Reply)],
+    events: &[NewEvent],
     signer: &Ed25519Key,
 ) -> Result<Vec<(i64, [u8; 32])>, String> {
-    db::write_tx(conn, |conn| {
-        batch
-            .iter()
-            .map(|(event, _)| chain::append(conn, event, signer))
-            .collect::<Result<Vec<_>, diesel::result::Error>>()
-    })
-    .map_err(|e| e.to_string())
+    db::write_tx(conn, |conn| chain::append_all(conn, events, signer)).map_err(|e| e.to_string())
 }

@@ -227,7 +227,6 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    type Tm = <DbConn as Connection>::TransactionManager;
     // SQLite has one writer at a time. Writers of this process queue here rather than in
     // SQLite's busy handler, which sleeps with growing back-off and starves some of them
     // (seconds of tail latency under load); other processes still meet the busy timeout.
@@ -239,11 +238,27 @@ where
         ),
         DbConn::Postgresql(_) => None,
     };
+    let begin = match conn {
+        DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConn::Postgresql(_) => "BEGIN",
+    };
+    transaction_from(conn, begin, work)
+}
+
+/// `work` in a transaction opened by the statement `begin`; committed when it succeeds, else
+/// rolled back.
+fn transaction_from<T, E>(
+    conn: &mut DbConn,
+    begin: &str,
+    work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Tm = <DbConn as Connection>::TransactionManager;
     match conn {
-        DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
-        }
-        DbConn::Postgresql(_) => Tm::begin_transaction(conn)?,
+        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, begin)?,
+        DbConn::Postgresql(inner) => AnsiTransactionManager::begin_transaction_sql(inner, begin)?,
     }
     match work(conn) {
         Ok(value) => {
@@ -260,8 +275,8 @@ where
 }
 
 /// Runs `work` in one read transaction: on SQLite a deferred one (a WAL snapshot beside the
-/// writer, no write lock), on PostgreSQL one marked READ ONLY, so a read path that tried to
-/// write would fail loudly.
+/// writer, no write lock), on PostgreSQL one begun READ ONLY (one statement), so a read path
+/// that tried to write would fail loudly.
 pub fn read_tx<T, E>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -269,12 +284,11 @@ pub fn read_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    conn.transaction(|conn| {
-        if let DbConn::Postgresql(pg) = conn {
-            pg.batch_execute("SET TRANSACTION READ ONLY")?;
-        }
-        work(conn)
-    })
+    let begin = match conn {
+        DbConn::Sqlite(_) => "BEGIN",
+        DbConn::Postgresql(_) => "BEGIN READ ONLY",
+    };
+    transaction_from(conn, begin, work)
 }
 
 /// After retention erased something: on SQLite, copies the WAL into the database and truncates

@@ -145,6 +145,34 @@ pub fn find_case(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
         .optional()
 }
 
+/// A case and its current consent (the newest, which supersedes all before it), the case and
+/// the consent's row read in one query.
+pub fn find_case_with_consent(
+    conn: &mut DbConn,
+    id: &str,
+) -> QueryResult<Option<(CaseRow, Option<Consent>)>> {
+    let rows: Vec<(CaseRow, Option<ConsentRow>)> = cases::table
+        .left_join(
+            consents::table.on(consents::case_id
+                .eq(cases::id)
+                .and(consents::superseded_at.is_null())),
+        )
+        .filter(cases::id.eq(id))
+        .order((consents::recorded_at.desc(), consents::id.desc()))
+        .select((CaseRow::as_select(), Option::<ConsentRow>::as_select()))
+        // Every other consent is superseded, so this is one row; no bound LIMIT (SQLite would
+        // compile the statement again on every run).
+        .load(conn)?;
+    let Some((case, consent)) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let consent = match consent {
+        Some(row) => load_consents(conn, vec![row])?.pop(),
+        None => None,
+    };
+    Ok(Some((case, consent)))
+}
+
 pub fn guardians_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<GuardianRow>> {
     guardians::table
         .filter(guardians::case_id.eq(case_id))
@@ -185,6 +213,7 @@ pub fn update_case(
 }
 
 fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Consent>> {
+    use diesel::sql_types::Bool;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let parties = consent_parties::table
@@ -192,21 +221,32 @@ fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Co
             .order(consent_parties::position.asc())
             .select(PartyRow::as_select())
             .load(conn)?;
-        let agencies = consent_agencies::table
+        // Agencies and categories in one round trip, each marked with the list it belongs to.
+        let query = consent_agencies::table
             .filter(consent_agencies::consent_id.eq(&row.id))
-            .order(consent_agencies::agency.asc())
-            .select(consent_agencies::agency)
-            .load(conn)?;
-        let categories = consent_categories::table
-            .filter(consent_categories::consent_id.eq(&row.id))
-            .order(consent_categories::category.asc())
-            .select(consent_categories::category)
-            .load(conn)?;
+            .select((true.into_sql::<Bool>(), consent_agencies::agency))
+            .union_all(
+                consent_categories::table
+                    .filter(consent_categories::consent_id.eq(&row.id))
+                    .select((false.into_sql::<Bool>(), consent_categories::category)),
+            );
+        // UNION needs the concrete connection (MultiConnection has none).
+        let listed: Vec<(bool, String)> = match &mut *conn {
+            DbConn::Sqlite(c) => query.load(c)?,
+            DbConn::Postgresql(c) => query.load(c)?,
+        };
+        let (agencies, categories): (Vec<_>, Vec<_>) =
+            listed.into_iter().partition(|(agency, _)| *agency);
+        let sorted = |list: Vec<(bool, String)>| {
+            let mut values: Vec<String> = list.into_iter().map(|(_, value)| value).collect();
+            values.sort_unstable();
+            values
+        };
         out.push(Consent {
             row,
             parties,
-            agencies,
-            categories,
+            agencies: sorted(agencies),
+            categories: sorted(categories),
         });
     }
     Ok(out)

@@ -18,3 +18,4 @@ mod reference;
 mod retention;
 mod schema_drift;
 mod stats;
+mod transactions;

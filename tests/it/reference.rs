@@ -79,6 +79,14 @@ async fn admin_registers_an_agency(backend: Backend) {
         return;
     };
     let admin = app.admin();
+    // Before it is registered, its staff are refused (and the refusal is not remembered).
+    let token = app.token("fr-1", "fritid-karlskoga", &[Role::Partner]);
+    app.get("/api/v1/areas", Some(&token))
+        .await
+        .assert_problem(403, "unknown_agency");
+    app.get("/api/v1/cases", Some(&token))
+        .await
+        .assert_problem(403, "unknown_agency");
     let response = app
         .post_json(
             "/api/v1/agencies",
@@ -108,9 +116,9 @@ async fn admin_registers_an_agency(backend: Backend) {
     assert!(listed
         .iter()
         .any(|a| a["slug"] == long.as_str() && a["kind"] == "school"));
-    // A token of the new agency is now accepted.
-    let token = app.token("fr-1", "fritid-karlskoga", &[Role::Partner]);
+    // The same token is now accepted, on the unaudited and the audited path.
     assert_eq!(app.get("/api/v1/areas", Some(&token)).await.status, 200);
+    assert_eq!(app.get("/api/v1/cases", Some(&token)).await.status, 200);
 }
 
 async fn slug_name_and_kind_rules_give_422(backend: Backend) {

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use diesel::sql_types::{Integer, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 
+use sig_register::audit::{chain, EventActor, NewEvent};
+use sig_register::crypto::keys::KeyStore;
 use sig_register::db::{self, DatabaseUrl};
 
 use crate::support::{pg, project_dir};
@@ -181,11 +183,17 @@ fn migrations_are_idempotent_on_both_backends() {
     }
 }
 
-/// Rows written under the first four migrations, then migration 5 (retention), whose SQLite half
-/// rebuilds `cases` and `plan_versions` with foreign keys off: every row and reference survives,
-/// the new flags start false, and the foreign keys still hold.
-fn upgrade_keeps_rows<C>(conn: &mut C, migrations_dir: &str, blob: &str, url: &DatabaseUrl)
-where
+/// Rows and audit events written under the first four migrations, then the rest: migration 5
+/// (retention), whose SQLite half rebuilds `cases` and `plan_versions` with foreign keys off.
+/// Every row and reference survives, the new flags start false, the audit chain still verifies
+/// and grows, and the foreign keys and append-only triggers still hold.
+fn upgrade_keeps_rows<C>(
+    conn: &mut C,
+    migrations_dir: &str,
+    blob: &str,
+    url: &DatabaseUrl,
+    later_migrations: usize,
+) where
     C: diesel::connection::SimpleConnection
         + diesel_migrations::MigrationHarness<C::Backend>
         + Connection,
@@ -213,8 +221,53 @@ where
            VALUES ('c1', 1, 'm1', 'polisen-orebro', 'ongoing');"
     ))
     .expect("rows under the old schema");
-    assert_eq!(db::migrate(url).expect("migration 5"), 1);
+    let key_dir = tempfile::tempdir().expect("tempdir");
+    let keys = KeyStore::load_or_create(key_dir.path()).expect("keys");
+    let event = |n: usize| NewEvent {
+        id: format!("e{n}"),
+        at: chrono::NaiveDate::from_ymd_opt(2020, 1, 4)
+            .and_then(|d| d.and_hms_opt(10, 0, n as u32))
+            .expect("time"),
+        actor: EventActor::default(),
+        action: "case.read".to_owned(),
+        outcome: "allowed".to_owned(),
+        status: 200,
+        case_ids: vec!["c1".to_owned()],
+        categories: vec![],
+        consent_id: None,
+        reason: "owner".to_owned(),
+        request_id: None,
+        method: Some("GET".to_owned()),
+        path: Some("/api/v1/cases/c1".to_owned()),
+    };
+    let mut before = url.connect().expect("connect");
+    db::write_tx(&mut before, |c| {
+        chain::append_all(c, &(0..3).map(event).collect::<Vec<_>>(), &keys.audit)
+    })
+    .expect("events under the old schema");
+    drop(before);
+    assert_eq!(
+        db::migrate(url).expect("the later migrations"),
+        later_migrations
+    );
     let mut after = url.connect().expect("connect");
+    db::write_tx(&mut after, |c| chain::append(c, &event(3), &keys.audit))
+        .expect("an event after the upgrade");
+    let report = chain::verify(&mut after, keys.audit.public_key(), None).expect("verify");
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.events_verified, 4);
+    assert!(
+        diesel::sql_query("UPDATE audit_events SET reason = 'x' WHERE seq = 1")
+            .execute(&mut after)
+            .is_err(),
+        "audit_events stays append-only"
+    );
+    assert!(
+        diesel::sql_query("INSERT INTO audit_event_cases (case_id, seq) VALUES ('c1', 99)")
+            .execute(&mut after)
+            .is_err(),
+        "the case index still refers to events"
+    );
     #[derive(QueryableByName, Debug, PartialEq)]
     struct Counted {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -270,18 +323,18 @@ where
 }
 
 #[test]
-fn sqlite_upgrade_to_retention_keeps_every_row() {
+fn sqlite_upgrades_keep_every_row() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("upgrade.db");
     let url = DatabaseUrl::Sqlite(path.clone());
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
         .expect("pragma");
-    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url);
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 1);
 }
 
 #[test]
-fn postgres_upgrade_to_retention_keeps_every_row() {
+fn postgres_upgrades_keep_every_row() {
     let Some(url) = pg::fresh_database() else {
         return;
     };
@@ -291,5 +344,6 @@ fn postgres_upgrade_to_retention_keeps_every_row() {
         "migrations/postgres",
         "'\\x0102'::bytea",
         &DatabaseUrl::Postgres(url.clone()),
+        1,
     );
 }

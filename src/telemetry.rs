@@ -46,17 +46,18 @@ pub async fn observe(
     let request_id = Uuid::now_v7();
     req.extensions_mut().insert(RequestId(request_id));
     let method = req.method().to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let span = tracing::info_span!("request", %request_id, %method, %route);
+    // The route is known once the request is routed: asked before, actix matches the path
+    // against every resource's pattern (a tenth of a case read's instructions).
+    let span = tracing::info_span!("request", %request_id, %method, route = tracing::field::Empty);
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let status = match &result {
-        Ok(response) => response.status(),
-        Err(error) => error.as_response_error().status_code(),
+    let (status, route) = match &result {
+        Ok(response) => (response.status(), response.request().match_pattern()),
+        Err(error) => (error.as_response_error().status_code(), None),
     };
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
     let elapsed = started.elapsed();
     if let Some(state) = state {
         state

@@ -144,11 +144,11 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
         .select(diesel::dsl::max(newest.field(audit_events::seq)))
         .single_value()
         .assume_not_null();
-    audit_events::table
+    crate::on_backend!(conn, |c| audit_events::table
         .select((audit_events::seq, audit_events::hash))
         .filter(audit_events::seq.eq(last))
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Appends `event` to the chain in the current transaction and returns its `seq` and `hash`.

@@ -23,6 +23,22 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+/// Evaluates `$body` with `$c` bound to the concrete connection inside a [`DbConn`], for the
+/// queries every read runs. Through the `MultiConnection` wrapper diesel writes a query's SQL
+/// text again on every execution (to find its prepared statement and to collect its binds):
+/// for the case read's join of some forty columns, a quarter of the request's instructions. On
+/// the concrete connection a query whose shape is fixed finds its statement by type. The body
+/// is expanded once per backend, so `as_select()` and friends infer each backend's types.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Postgresql($c) => $body,
+        }
+    };
+}
+
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 

@@ -151,7 +151,7 @@ pub fn find_case_with_consent(
     conn: &mut DbConn,
     id: &str,
 ) -> QueryResult<Option<(CaseRow, Option<Consent>)>> {
-    let rows: Vec<(CaseRow, Option<ConsentRow>)> = cases::table
+    let rows: Vec<(CaseRow, Option<ConsentRow>)> = crate::on_backend!(&mut *conn, |c| cases::table
         .left_join(
             consents::table.on(consents::case_id
                 .eq(cases::id)
@@ -162,7 +162,7 @@ pub fn find_case_with_consent(
         .select((CaseRow::as_select(), Option::<ConsentRow>::as_select()))
         // Every other consent is superseded, so this is one row; no bound LIMIT (SQLite would
         // compile the statement again on every run).
-        .load(conn)?;
+        .load(c)?);
     let Some((case, consent)) = rows.into_iter().next() else {
         return Ok(None);
     };
@@ -174,11 +174,11 @@ pub fn find_case_with_consent(
 }
 
 pub fn guardians_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<GuardianRow>> {
-    guardians::table
+    crate::on_backend!(conn, |c| guardians::table
         .filter(guardians::case_id.eq(case_id))
         .order(guardians::position.asc())
         .select(GuardianRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// The changes of a PATCH, applied only if the case is still at `expected_version`.
@@ -216,11 +216,11 @@ fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Co
     use diesel::sql_types::Bool;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let parties = consent_parties::table
+        let parties = crate::on_backend!(&mut *conn, |c| consent_parties::table
             .filter(consent_parties::consent_id.eq(&row.id))
             .order(consent_parties::position.asc())
             .select(PartyRow::as_select())
-            .load(conn)?;
+            .load(c)?);
         // Agencies and categories in one round trip, each marked with the list it belongs to.
         let query = consent_agencies::table
             .filter(consent_agencies::consent_id.eq(&row.id))
@@ -231,10 +231,7 @@ fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Co
                     .select((false.into_sql::<Bool>(), consent_categories::category)),
             );
         // UNION needs the concrete connection (MultiConnection has none).
-        let listed: Vec<(bool, String)> = match &mut *conn {
-            DbConn::Sqlite(c) => query.load(c)?,
-            DbConn::Postgresql(c) => query.load(c)?,
-        };
+        let listed: Vec<(bool, String)> = crate::on_backend!(&mut *conn, |c| query.load(c)?);
         let (agencies, categories): (Vec<_>, Vec<_>) =
             listed.into_iter().partition(|(agency, _)| *agency);
         let sorted = |list: Vec<(bool, String)>| {

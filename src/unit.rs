@@ -266,7 +266,11 @@ where
     let state = state_of(req)?;
     let meta = RequestMeta::of(req);
     req.extensions_mut().insert(AuditRecorded);
-    web::block(move || {
+    let worker_state = state.clone();
+    // The work on a blocking thread; the wait for the event's commit is not on one, so a read
+    // waiting for the group commit holds neither a thread nor a connection.
+    let (result, pending) = web::block(move || {
+        let state = worker_state;
         let now = state.clock.now();
         let mut facts = AuditFacts::default();
         let result = match state.pool.get() {
@@ -289,14 +293,19 @@ where
             denial,
             now,
         );
-        let (seq, hash) = state.audit_writer.append(event).map_err(|error| {
-            tracing::error!(%error, "the audit event of a read could not be stored; disclosing nothing");
-            ApiError::Unavailable
-        })?;
-        state.witness.committed(seq, hash);
-        result
+        (result, state.audit_writer.submit(event))
     })
-    .await?
+    .await?;
+    let committed = match pending {
+        Ok(pending) => pending.committed().await,
+        Err(error) => Err(error),
+    };
+    let (seq, hash) = committed.map_err(|error| {
+        tracing::error!(%error, "the audit event of a read could not be stored; disclosing nothing");
+        ApiError::Unavailable
+    })?;
+    state.witness.committed(seq, hash);
+    result
 }
 
 /// Runs `work` without an audit event: only for the reference data that API.md §10 exempts

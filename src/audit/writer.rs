@@ -1,16 +1,18 @@
 //! Group commit for the audit events of reads.
 //!
 //! A read changes nothing, so its event needs no transaction of its own: it needs to be durable
-//! before the response leaves. Reads hand their event to one writer thread and wait; the
-//! writer appends every event waiting at that moment in one transaction and one commit (one
+//! before the response leaves. Reads hand their event to one writer thread and wait for its
+//! answer without holding a thread (the wait is a future); the writer appends every event waiting at that moment in one transaction and one commit (one
 //! fsync), then answers each. Under load the batches grow by themselves, so the chain lock and
 //! the disk flush are paid once per batch instead of once per request. If the batch cannot be
 //! committed, every read in it gets the error and discloses nothing.
 //!
 //! Writes keep appending their own event inside their own transaction (see [`crate::unit`]).
 
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
+
+use tokio::sync::oneshot;
 
 use super::{chain, NewEvent};
 use crate::crypto::keys::Ed25519Key;
@@ -28,7 +30,23 @@ pub enum AppendError {
     Stopped,
 }
 
-type Reply = SyncSender<Result<(i64, [u8; 32]), String>>;
+type Committed = Result<(i64, [u8; 32]), String>;
+type Reply = oneshot::Sender<Committed>;
+
+/// An event handed to the writer, not yet known to be committed.
+#[derive(Debug)]
+#[must_use = "nothing may be disclosed before the event is committed"]
+pub struct Pending(oneshot::Receiver<Committed>);
+
+impl Pending {
+    /// The event's `seq` and `hash` once it is committed, or why it was not.
+    pub async fn committed(self) -> Result<(i64, [u8; 32]), AppendError> {
+        self.0
+            .await
+            .map_err(|_| AppendError::Stopped)?
+            .map_err(AppendError::Store)
+    }
+}
 
 /// The handle reads use; cheap to share. Dropping the last one stops the thread.
 #[derive(Debug)]
@@ -47,17 +65,14 @@ impl AuditWriter {
         Ok(Self { queue })
     }
 
-    /// Appends `event` and returns its `seq` and `hash` once it is committed. Blocks; call it
-    /// from a blocking thread.
-    pub fn append(&self, event: NewEvent) -> Result<(i64, [u8; 32]), AppendError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+    /// Hands `event` to the writer; never blocks. Await [`Pending::committed`] before
+    /// disclosing anything.
+    pub fn submit(&self, event: NewEvent) -> Result<Pending, AppendError> {
+        let (reply, answer) = oneshot::channel();
         self.queue
             .send((event, reply))
             .map_err(|_| AppendError::Stopped)?;
-        answer
-            .recv()
-            .map_err(|_| AppendError::Stopped)?
-            .map_err(AppendError::Store)
+        Ok(Pending(answer))
     }
 }
 

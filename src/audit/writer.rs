@@ -2,10 +2,11 @@
 //!
 //! A read changes nothing, so its event needs no transaction of its own: it needs to be durable
 //! before the response leaves. Reads hand their event to one writer thread and wait for its
-//! answer without holding a thread (the wait is a future); the writer appends every event waiting at that moment in one transaction and one commit (one
-//! fsync), then answers each. Under load the batches grow by themselves, so the chain lock and
-//! the disk flush are paid once per batch instead of once per request. If the batch cannot be
-//! committed, every read in it gets the error and discloses nothing.
+//! answer without holding a thread (the wait is a future); the writer appends every event
+//! waiting at that moment in one transaction and one commit (one fsync), then answers each.
+//! Under load the batches grow by themselves, so the chain lock and the disk flush are paid
+//! once per batch instead of once per request. If the batch cannot be committed, every read in
+//! it gets the error and discloses nothing.
 //!
 //! Writes keep appending their own event inside their own transaction (see [`crate::unit`]).
 

@@ -5,7 +5,7 @@ use crate::audit::Action;
 use crate::authz::{CaseFacts, Context, Resource};
 use crate::domain::consent::{self, ConsentState, StateFacts, CATEGORIES};
 use crate::error::ApiError;
-use crate::repo::cases::{self as repo, CaseRow, Consent};
+use crate::repo::cases::{self as repo, CaseRow, Consent, GuardianRow};
 use crate::unit::Unit;
 
 /// Pseudo-categories no consent can cover: only the owner agency sees them.
@@ -18,6 +18,8 @@ pub struct CaseSlice {
     pub row: CaseRow,
     pub consent: Option<Consent>,
     pub consent_state: Option<ConsentState>,
+    /// The case's guardians, when they were read with it (see [`repo::CaseRecord`]).
+    pub guardians: Option<Vec<GuardianRow>>,
 }
 
 impl CaseSlice {
@@ -60,15 +62,16 @@ pub fn consent_state(consent: &Consent, today: chrono::NaiveDate) -> ConsentStat
 
 /// Loads a case (404 when there is none) and names it in the audit event.
 pub fn load(unit: &mut Unit<'_>, case_id: &str) -> Result<CaseSlice, ApiError> {
-    let (row, consent) = repo::find_case_with_consent(unit.conn, case_id)?
+    let record = repo::find_case_record(unit.conn, case_id)?
         .ok_or_else(|| ApiError::NotFound("there is no such case".to_owned()))?;
-    unit.audit.case_ids = vec![row.id.clone()];
+    unit.audit.case_ids = vec![record.case.id.clone()];
     let today = unit.today();
-    let consent_state = consent.as_ref().map(|c| consent_state(c, today));
+    let consent_state = record.consent.as_ref().map(|c| consent_state(c, today));
     Ok(CaseSlice {
-        row,
-        consent,
+        row: record.case,
+        consent: record.consent,
         consent_state,
+        guardians: record.guardians,
     })
 }
 

@@ -216,7 +216,15 @@ pub fn case_view(
             "protected_identity": row.youth_protected,
         });
         let mut guardians = Vec::new();
-        for g in repo::guardians_of(unit.conn, id)? {
+        let loaded;
+        let guardian_rows = match &slice.guardians {
+            Some(rows) => rows,
+            None => {
+                loaded = repo::guardians_of(unit.conn, id)?;
+                &loaded
+            }
+        };
+        for g in guardian_rows {
             let gid = g.id.as_str();
             let show = contact(g.protected_identity);
             guardians.push(json!({
@@ -673,6 +681,7 @@ fn list_cases(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiErro
                 row,
                 consent,
                 consent_state,
+                guardians: None,
             };
             let visible = unit.visible_categories(&slice);
             if visible.is_empty() {

@@ -145,12 +145,32 @@ pub fn find_case(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
         .optional()
 }
 
-/// A case and its current consent (the newest, which supersedes all before it), the case and
-/// the consent's row read in one query.
-pub fn find_case_with_consent(
-    conn: &mut DbConn,
-    id: &str,
-) -> QueryResult<Option<(CaseRow, Option<Consent>)>> {
+/// A case as an access to it is decided on: its row and its current consent (the newest,
+/// which supersedes all before it), with its guardians where the backend reads them in the
+/// same statement.
+#[derive(Clone, Debug)]
+pub struct CaseRecord {
+    pub case: CaseRow,
+    pub consent: Option<Consent>,
+    /// `Some` on PostgreSQL, read with the case; `None` on SQLite, whose statements cost no
+    /// round trip: [`guardians_of`] reads them when a view needs them.
+    pub guardians: Option<Vec<GuardianRow>>,
+}
+
+/// The case `id` with its current consent; `None` when there is no such case.
+pub fn find_case_record(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRecord>> {
+    if let DbConn::Postgresql(c) = conn {
+        // One statement instead of four: PostgreSQL's cost is per statement.
+        return Ok(super::case_read_pg::CaseRead::new(id)
+            .load(c)?
+            .map(|read| CaseRecord {
+                case: read.case,
+                consent: read.consent.map(|row| {
+                    consent_from_lists(row, read.parties, read.agencies, read.categories)
+                }),
+                guardians: Some(read.guardians),
+            }));
+    }
     let rows: Vec<(CaseRow, Option<ConsentRow>)> = crate::on_backend!(&mut *conn, |c| cases::table
         .left_join(
             consents::table.on(consents::case_id
@@ -170,7 +190,11 @@ pub fn find_case_with_consent(
         Some(row) => load_consents(conn, vec![row])?.pop(),
         None => None,
     };
-    Ok(Some((case, consent)))
+    Ok(Some(CaseRecord {
+        case,
+        consent,
+        guardians: None,
+    }))
 }
 
 pub fn guardians_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<GuardianRow>> {
@@ -234,19 +258,32 @@ fn load_consents(conn: &mut DbConn, rows: Vec<ConsentRow>) -> QueryResult<Vec<Co
         let listed: Vec<(bool, String)> = crate::on_backend!(&mut *conn, |c| query.load(c)?);
         let (agencies, categories): (Vec<_>, Vec<_>) =
             listed.into_iter().partition(|(agency, _)| *agency);
-        let sorted = |list: Vec<(bool, String)>| {
-            let mut values: Vec<String> = list.into_iter().map(|(_, value)| value).collect();
-            values.sort_unstable();
-            values
-        };
-        out.push(Consent {
+        let values = |list: Vec<(bool, String)>| list.into_iter().map(|(_, value)| value).collect();
+        out.push(consent_from_lists(
             row,
             parties,
-            agencies: sorted(agencies),
-            categories: sorted(categories),
-        });
+            values(agencies),
+            values(categories),
+        ));
     }
     Ok(out)
+}
+
+/// A consent from its row and lists; the lists sorted, whatever order they were read in.
+fn consent_from_lists(
+    row: ConsentRow,
+    parties: Vec<PartyRow>,
+    mut agencies: Vec<String>,
+    mut categories: Vec<String>,
+) -> Consent {
+    agencies.sort_unstable();
+    categories.sort_unstable();
+    Consent {
+        row,
+        parties,
+        agencies,
+        categories,
+    }
 }
 
 /// Every consent of a case, newest first.

@@ -1,6 +1,7 @@
 //! Plain synchronous query functions over an open connection, one file per table group, so
 //! several of them join one unit of work's transaction.
 
+pub mod case_read_pg;
 pub mod cases;
 pub mod plans;
 pub mod reference;

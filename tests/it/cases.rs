@@ -535,6 +535,70 @@ async fn the_field_key_rotates_without_losing_old_cases(backend: Backend) {
     );
 }
 
+/// The case record every access is decided on reads alike on both backends: on PostgreSQL in
+/// one statement (with the guardians), on SQLite query by query. Compared with the plain
+/// lookups of each piece: the current consent only, its lists sorted, parties and guardians
+/// in their order, NULLs kept.
+async fn a_case_record_reads_as_its_pieces(backend: Backend) {
+    use sig_register::repo::cases as repo;
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let mut body = case_body(&app, 15);
+    body["guardians"] = json!([
+        {"given_name": "Första", "family_name": "Vårdnadshavare", "phone": "073-111 22 33", "has_custody": true},
+        {"given_name": "Andra", "family_name": "Skyddad", "address": "Hemlig 1", "has_custody": false,
+         "protected_identity": true},
+    ]);
+    let case = create_case_with(&app, body).await;
+    let bare = create_case(&app, 19).await;
+    record_consent(&app, &case, &[SCHOOL_AGENCY], &["plan"]).await;
+    record_consent(
+        &app,
+        &case,
+        &[SCHOOL_AGENCY, POLICE_AGENCY],
+        &["plan", "identity", "social_notes"],
+    )
+    .await;
+
+    let mut conn = crate::audit::conn(&app);
+    let debug = |value: &dyn std::fmt::Debug| format!("{value:?}");
+    let record = repo::find_case_record(&mut conn, &case.id)
+        .expect("read")
+        .expect("the case");
+    let consent = record.consent.as_ref().expect("the current consent");
+    let current = repo::consents_of(&mut conn, &case.id).expect("consents");
+    assert_eq!(current.len(), 2);
+    assert_eq!(debug(consent), debug(&current[0]));
+    assert_eq!(consent.agencies, [POLICE_AGENCY, SCHOOL_AGENCY]);
+    assert_eq!(consent.categories, ["identity", "plan", "social_notes"]);
+    assert_eq!(consent.parties.len(), 3);
+    assert_eq!(
+        debug(&Some(&record.case)),
+        debug(&repo::find_case(&mut conn, &case.id).expect("case").as_ref())
+    );
+    let guardians = repo::guardians_of(&mut conn, &case.id).expect("guardians");
+    assert_eq!(guardians.len(), 2);
+    assert!(guardians[1].protected_identity && guardians[1].personal_number.is_none());
+    match backend {
+        Backend::Postgres => assert_eq!(debug(&record.guardians), debug(&Some(guardians))),
+        Backend::Sqlite => assert!(record.guardians.is_none()),
+    }
+
+    // No consent: the case alone, and (PostgreSQL) empty lists of guardians.
+    let record = repo::find_case_record(&mut conn, &bare.id)
+        .expect("read")
+        .expect("the case");
+    assert!(record.consent.is_none());
+    if backend == Backend::Postgres {
+        assert_eq!(record.guardians.map(|g| g.len()), Some(0));
+    }
+    let missing = uuid::Uuid::now_v7().to_string();
+    assert!(repo::find_case_record(&mut conn, &missing)
+        .expect("read")
+        .is_none());
+}
+
 on_both_backends!(
     the_field_key_rotates_without_losing_old_cases,
     owner_creates_and_reads_a_case,
@@ -546,4 +610,5 @@ on_both_backends!(
     status_rules_activation_closing_and_finality,
     notes_follow_the_authors_agency_kind,
     nothing_personal_is_stored_in_plain_text,
+    a_case_record_reads_as_its_pieces,
 );

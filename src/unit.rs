@@ -318,7 +318,7 @@ where
     let state = state_of(req)?;
     web::block(move || {
         let mut conn = state.pool.get()?;
-        DbConn::transaction(&mut conn, |conn| {
+        db::read_tx(&mut conn, |conn| {
             state
                 .agencies
                 .facts(conn, &actor.agency)?

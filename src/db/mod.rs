@@ -183,13 +183,22 @@ impl r2d2::ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        self.url.connect().map_err(|e| match e {
+        let mut conn = self.url.connect().map_err(|e| match e {
             DbError::Connect(e) => r2d2::Error::ConnectionError(e),
             DbError::Query(e) => r2d2::Error::QueryError(e),
             other => r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
                 other.to_string(),
             )),
-        })
+        })?;
+        // The service's PostgreSQL connections are read-only except in a write transaction
+        // (`BEGIN READ WRITE`, see [`write_tx`]): reads run without one (see [`read_tx`]), and
+        // a read path that tried to write would fail loudly.
+        if let DbConn::Postgresql(inner) = &mut conn {
+            inner
+                .batch_execute("SET default_transaction_read_only = on")
+                .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
@@ -256,7 +265,8 @@ where
     };
     let begin = match conn {
         DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
-        DbConn::Postgresql(_) => "BEGIN",
+        // Pool connections are read-only by default (see `Manager::connect`).
+        DbConn::Postgresql(_) => "BEGIN READ WRITE",
     };
     transaction_from(conn, begin, work)
 }
@@ -290,9 +300,12 @@ where
     }
 }
 
-/// Runs `work` in one read transaction: on SQLite a deferred one (a WAL snapshot beside the
-/// writer, no write lock), on PostgreSQL one begun READ ONLY (one statement), so a read path
-/// that tried to write would fail loudly.
+/// Runs `work` as a read. On SQLite in a deferred transaction: one WAL snapshot beside the
+/// writer, no write lock. On PostgreSQL without `BEGIN` and `COMMIT`, two round trips a read
+/// saves: at PostgreSQL's READ COMMITTED every statement takes its own snapshot, in a
+/// transaction or not, so a read sees the same either way. The service's pool connections
+/// are read-only outside a write transaction (`Manager::connect`), so a read path that tried
+/// to write still fails loudly.
 pub fn read_tx<T, E>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -300,11 +313,10 @@ pub fn read_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let begin = match conn {
-        DbConn::Sqlite(_) => "BEGIN",
-        DbConn::Postgresql(_) => "BEGIN READ ONLY",
-    };
-    transaction_from(conn, begin, work)
+    match conn {
+        DbConn::Sqlite(_) => transaction_from(conn, "BEGIN", work),
+        DbConn::Postgresql(_) => work(conn),
+    }
 }
 
 /// After retention erased something: on SQLite, copies the WAL into the database and truncates

@@ -248,7 +248,7 @@ where
     outcome
 }
 
-/// Runs `work` as one audited read: the work in a read transaction (beside other reads and the
+/// Runs `work` as one audited read: the work as a [`db::read_tx`] (beside other reads and the
 /// writer, holding no write lock), then its one event through the group-committing
 /// [`crate::audit::writer`]. The result is returned only once the event is committed; if it
 /// cannot be, the request gets 503 and nothing is disclosed. For requests that change nothing.

@@ -178,7 +178,7 @@ pub fn append_all(
         None => (0, GENESIS.to_vec()),
     };
     let mut rows = Vec::with_capacity(events.len());
-    let mut case_rows = Vec::new();
+    let mut index = Vec::new();
     let mut heads = Vec::with_capacity(events.len());
     let mut checkpoints = Vec::new();
     for event in events {
@@ -187,12 +187,7 @@ pub fn append_all(
         let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
         case_ids.sort();
         case_ids.dedup();
-        for case_id in case_ids {
-            case_rows.push((
-                audit_event_cases::case_id.eq(case_id.clone()),
-                audit_event_cases::seq.eq(seq),
-            ));
-        }
+        index.extend(case_ids.into_iter().map(|case_id| (case_id.clone(), seq)));
         if seq % CHECKPOINT_EVERY == 0 {
             checkpoints.push(sign_head(signer, seq, &hash, event.at));
         }
@@ -200,22 +195,33 @@ pub fn append_all(
         heads.push((seq, hash));
         prev_hash = hash.to_vec();
     }
-    // Multi-row inserts need the concrete connection (MultiConnection has none). Chunks stay
-    // well below either backend's limit of bound parameters per statement.
-    macro_rules! insert_rows {
-        ($table:expr, $rows:expr, $chunk:expr) => {
-            for chunk in $rows.chunks($chunk) {
-                match &mut *conn {
-                    DbConn::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                    DbConn::Postgresql(c) => {
-                        diesel::insert_into($table).values(chunk).execute(c)?
-                    }
-                };
+    match &mut *conn {
+        // One prepared statement for both tables, whatever the batch's size.
+        DbConn::Postgresql(c) => super::batch_pg::EventBatch::new(rows, index).insert(c)?,
+        // Multi-row inserts need the concrete connection (MultiConnection has none). Chunks
+        // stay well below SQLite's limit of bound parameters per statement.
+        DbConn::Sqlite(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(audit_events::table)
+                    .values(chunk)
+                    .execute(c)?;
             }
-        };
+            let index: Vec<_> = index
+                .iter()
+                .map(|(case_id, seq)| {
+                    (
+                        audit_event_cases::case_id.eq(case_id),
+                        audit_event_cases::seq.eq(*seq),
+                    )
+                })
+                .collect();
+            for chunk in index.chunks(2000) {
+                diesel::insert_into(audit_event_cases::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
-    insert_rows!(audit_events::table, rows, 500);
-    insert_rows!(audit_event_cases::table, case_rows, 2000);
     for checkpoint in &checkpoints {
         diesel::insert_into(audit_checkpoints::table)
             .values(checkpoint)

@@ -10,6 +10,7 @@
 //! for `seq` 1) followed by the canonical bytes. Checkpoints sign the UTF-8 text
 //! `"{seq}\n{hash}\n{at}"` (hash in lowercase hex) with the audit Ed25519 key.
 
+mod batch_pg;
 pub mod chain;
 pub mod export;
 pub mod middleware;

@@ -1,0 +1,151 @@
+//! A batch of audit events and their case index rows, inserted into PostgreSQL by one
+//! statement of fixed text: each column travels as one array parameter and `unnest` turns the
+//! arrays back into rows. diesel's multi-row `VALUES` changes its text with the number of
+//! rows, so PostgreSQL parsed and planned it for every batch; this statement is prepared once
+//! per connection, whatever the batch's size, and writes both tables in one round trip (the
+//! foreign key from the case index is checked at the end of the statement).
+
+use chrono::NaiveDateTime;
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
+
+use super::chain::EventRow;
+
+/// The columns of `audit_events`, one vector each, in the statement's order.
+#[derive(Default)]
+pub struct EventBatch {
+    seq: Vec<i64>,
+    id: Vec<String>,
+    at: Vec<NaiveDateTime>,
+    actor_sub: Vec<Option<String>>,
+    actor_name: Vec<Option<String>>,
+    actor_agency: Vec<Option<String>>,
+    actor_roles: Vec<Option<String>>,
+    action: Vec<String>,
+    outcome: Vec<String>,
+    status: Vec<i32>,
+    case_ids: Vec<String>,
+    categories: Vec<String>,
+    consent_id: Vec<Option<String>>,
+    reason: Vec<String>,
+    request_id: Vec<Option<String>>,
+    method: Vec<Option<String>>,
+    path: Vec<Option<String>>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+    /// `audit_event_cases`: one row per (case, event).
+    index_case_id: Vec<String>,
+    index_seq: Vec<i64>,
+}
+
+impl EventBatch {
+    pub fn new(rows: Vec<EventRow>, index: Vec<(String, i64)>) -> Self {
+        let mut batch = Self::default();
+        for row in rows {
+            // Destructured, so a field added to the row stops the build until it is sent.
+            let EventRow {
+                seq,
+                id,
+                at,
+                actor_sub,
+                actor_name,
+                actor_agency,
+                actor_roles,
+                action,
+                outcome,
+                status,
+                case_ids,
+                categories,
+                consent_id,
+                reason,
+                request_id,
+                method,
+                path,
+                prev_hash,
+                hash,
+            } = row;
+            batch.seq.push(seq);
+            batch.id.push(id);
+            batch.at.push(at);
+            batch.actor_sub.push(actor_sub);
+            batch.actor_name.push(actor_name);
+            batch.actor_agency.push(actor_agency);
+            batch.actor_roles.push(actor_roles);
+            batch.action.push(action);
+            batch.outcome.push(outcome);
+            batch.status.push(status);
+            batch.case_ids.push(case_ids);
+            batch.categories.push(categories);
+            batch.consent_id.push(consent_id);
+            batch.reason.push(reason);
+            batch.request_id.push(request_id);
+            batch.method.push(method);
+            batch.path.push(path);
+            batch.prev_hash.push(prev_hash);
+            batch.hash.push(hash);
+        }
+        (batch.index_case_id, batch.index_seq) = index.into_iter().unzip();
+        batch
+    }
+
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<()> {
+        self.execute(conn).map(drop)
+    }
+}
+
+/// The statement's own id: its text never changes.
+impl QueryId for EventBatch {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<PgConnection> for &EventBatch {}
+
+impl QueryFragment<Pg> for EventBatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        macro_rules! arrays {
+            ($($field:ident: $sql:ty),+ $(,)?) => {{
+                let mut first = true;
+                $(
+                    if !std::mem::take(&mut first) {
+                        out.push_sql(", ");
+                    }
+                    out.push_bind_param::<Array<$sql>, _>(&self.$field)?;
+                )+
+            }};
+        }
+        out.push_sql(
+            "WITH events AS (INSERT INTO audit_events (seq, id, at, actor_sub, actor_name, \
+             actor_agency, actor_roles, action, outcome, status, case_ids, categories, \
+             consent_id, reason, request_id, method, path, prev_hash, hash) \
+             SELECT * FROM unnest(",
+        );
+        arrays!(
+            seq: BigInt,
+            id: Text,
+            at: Timestamp,
+            actor_sub: Nullable<Text>,
+            actor_name: Nullable<Text>,
+            actor_agency: Nullable<Text>,
+            actor_roles: Nullable<Text>,
+            action: Text,
+            outcome: Text,
+            status: Integer,
+            case_ids: Text,
+            categories: Text,
+            consent_id: Nullable<Text>,
+            reason: Text,
+            request_id: Nullable<Text>,
+            method: Nullable<Text>,
+            path: Nullable<Text>,
+            prev_hash: Binary,
+            hash: Binary,
+        );
+        out.push_sql(")) INSERT INTO audit_event_cases (case_id, seq) SELECT * FROM unnest(");
+        arrays!(index_case_id: Text, index_seq: BigInt);
+        out.push_sql(")");
+        Ok(())
+    }
+}

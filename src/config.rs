@@ -146,7 +146,8 @@ pub struct Config {
     )]
     pub keep_alive_secs: u64,
 
-    /// Database connections in the pool (and blocking threads per worker).
+    /// Database connections in the pool, and the threads that run units of work (shared
+    /// among the workers, at least one each).
     #[arg(long, env = "SIG_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
 }

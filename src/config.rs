@@ -150,6 +150,13 @@ pub struct Config {
     /// among the workers, at least one each).
     #[arg(long, env = "SIG_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
+
+    /// Reads whose work (queries, policy decisions, decryption) runs at once; the others wait
+    /// their turn in arrival order, holding no thread. 0: one per core. Under load, more than
+    /// the cores only lengthen the slowest reads (README, Performance); where the database is
+    /// across a slow network, a higher number keeps the cores busy while reads wait on it.
+    #[arg(long, env = "SIG_READ_CONCURRENCY", default_value_t = 0, global = true)]
+    pub read_concurrency: u32,
 }
 
 impl Config {
@@ -170,6 +177,7 @@ impl Config {
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             db_pool_size: 8,
+            read_concurrency: 0,
             anomaly_distinct_cases: 30,
             retention_years: 5,
             rate_limit_per_second: 30,

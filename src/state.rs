@@ -48,6 +48,8 @@ pub struct StateInner {
     pub rate_limits: RateLimits,
     /// The callers' agencies, as found in the database.
     pub agencies: crate::repo::reference::KnownAgencies,
+    /// Turns for the work of reads (see [`crate::unit::read`]).
+    pub read_slots: tokio::sync::Semaphore,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -88,6 +90,10 @@ impl AppState {
             AuditWriter::start(url.clone(), keys.audit.clone()).map_err(StartError::Thread)?;
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
         let rate_limits = RateLimits::new(config.rate_limit_per_second, config.rate_limit_burst);
+        let read_slots = match config.read_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
         Ok(Self(Arc::new(StateInner {
             config,
             rate_limits,
@@ -101,6 +107,7 @@ impl AppState {
             witness,
             audit_writer,
             agencies: Default::default(),
+            read_slots: tokio::sync::Semaphore::new(read_slots),
         })))
     }
 }

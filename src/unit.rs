@@ -20,6 +20,9 @@ use crate::error::ApiError;
 use crate::state::{AppState, StateInner};
 use crate::telemetry::RequestId;
 
+/// The longest a read waits for its turn (see [`read`]): the pool's checkout time.
+const TURN_WAIT: std::time::Duration = db::CHECKOUT_TIMEOUT;
+
 /// Marks a request whose audit event was written (or attempted) by a unit of work, so the
 /// fallback in [`crate::audit::middleware`] does not write a second one.
 #[derive(Clone, Copy, Debug)]
@@ -267,8 +270,17 @@ where
     let meta = RequestMeta::of(req);
     req.extensions_mut().insert(AuditRecorded);
     let worker_state = state.clone();
+    // A turn first: at most `SIG_READ_CONCURRENCY` reads work at once (one per core by
+    // default), the rest wait in arrival order without a thread. At load, every thread beyond
+    // the cores only made the slowest requests slower. A turn not given within the pool's
+    // checkout time is not waited for (the read then runs as it would have without turns), so
+    // reads stuck on an unreachable database cannot queue the others for long.
+    let turn = actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok);
     // The work on a blocking thread; the wait for the event's commit is not on one, so a read
-    // waiting for the group commit holds neither a thread nor a connection.
+    // waiting for the group commit holds neither a thread nor a connection (nor a turn).
     let (result, pending) = web::block(move || {
         let state = worker_state;
         let now = state.clock.now();
@@ -296,6 +308,7 @@ where
         (result, state.audit_writer.submit(event))
     })
     .await?;
+    drop(turn);
     let committed = match pending {
         Ok(pending) => pending.committed().await,
         Err(error) => Err(error),

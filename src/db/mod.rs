@@ -211,6 +211,9 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// How long a unit of work waits for a connection before it fails (503).
+pub const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Pool sizing: at most `max_size` connections, waiting at most `checkout_timeout` for one.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
@@ -222,7 +225,7 @@ impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             max_size: 8,
-            checkout_timeout: Duration::from_secs(3),
+            checkout_timeout: CHECKOUT_TIMEOUT,
         }
     }
 }

@@ -213,10 +213,52 @@ async fn server_set_fields_in_a_body_are_ignored(backend: Backend) {
         .assert_problem(403, "consent_required");
 }
 
+/// Reads take turns (`SIG_READ_CONCURRENCY`): with one turn held, a read waits, leaving its
+/// event only once it ran; it runs as soon as the turn is free; and a turn held past the
+/// pool's checkout time is not waited for.
+async fn reads_take_turns(backend: Backend) {
+    let Some(app) = TestApp::with_config(backend, |config| config.read_concurrency = 1) else {
+        return;
+    };
+    let case = create_case(&app, 16).await;
+    let token = owner(&app);
+    let path = case.path("");
+    let before = events(&app).len();
+    let held = app.state().read_slots.acquire().await.expect("the turn");
+    let mut read = Box::pin(app.get(&path, Some(&token)));
+    let waited = actix_web::rt::time::timeout(Duration::from_millis(500), &mut read).await;
+    assert!(waited.is_err(), "the read ran without its turn");
+    assert_eq!(
+        events(&app).len(),
+        before,
+        "nothing ran, so nothing is recorded yet"
+    );
+    drop(held);
+    let response = actix_web::rt::time::timeout(Duration::from_secs(2), read)
+        .await
+        .expect("the read runs once the turn is free");
+    assert_eq!(response.status, 200);
+    assert_eq!(events(&app).len(), before + 1);
+
+    let _held = app.state().read_slots.acquire().await.expect("the turn");
+    let started = Instant::now();
+    let response =
+        actix_web::rt::time::timeout(Duration::from_secs(10), app.get(&path, Some(&token)))
+            .await
+            .expect("a read does not wait for a turn that never comes");
+    assert_eq!(response.status, 200);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(6),
+        "waited {waited:?} for a turn that never came"
+    );
+}
+
 on_both_backends!(
     server_set_fields_in_a_body_are_ignored,
     every_response_carries_the_security_headers,
     one_user_over_the_rate_waits_and_others_do_not,
+    reads_take_turns,
 );
 
 /// A served binary with short time limits, and a token for it.

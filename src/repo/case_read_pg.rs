@@ -71,13 +71,19 @@ impl<'a> CaseRead<'a> {
         else {
             return Ok(None);
         };
+        // Lists are put in order here: a sort inside the statement costs PostgreSQL a sort
+        // node to set up on every execution, for a handful of rows.
+        let mut parties = build_all::<PartyRow>(parties)?;
+        parties.sort_by_key(|party| party.position);
+        let mut guardians = build_all::<GuardianRow>(guardians)?;
+        guardians.sort_by_key(|guardian| guardian.position);
         Ok(Some(CaseReadRow {
             case,
             consent,
-            parties: build_all::<PartyRow>(parties)?,
+            parties,
             agencies,
             categories,
-            guardians: build_all::<GuardianRow>(guardians)?,
+            guardians,
         }))
     }
 }
@@ -123,8 +129,7 @@ impl QueryFragment<Pg> for CaseRead<'_> {
         self.party.walk_ast(out.reborrow())?;
         out.push_sql(
             ") FROM \"consent_parties\" \
-             WHERE \"consent_parties\".\"consent_id\" = \"consents\".\"id\" \
-             ORDER BY \"consent_parties\".\"position\"), \
+             WHERE \"consent_parties\".\"consent_id\" = \"consents\".\"id\"), \
              ARRAY(SELECT \"consent_agencies\".\"agency\" FROM \"consent_agencies\" \
              WHERE \"consent_agencies\".\"consent_id\" = \"consents\".\"id\"), \
              ARRAY(SELECT \"consent_categories\".\"category\" FROM \"consent_categories\" \
@@ -133,8 +138,7 @@ impl QueryFragment<Pg> for CaseRead<'_> {
         );
         self.guardian.walk_ast(out.reborrow())?;
         out.push_sql(
-            ") FROM \"guardians\" WHERE \"guardians\".\"case_id\" = \"cases\".\"id\" \
-             ORDER BY \"guardians\".\"position\") \
+            ") FROM \"guardians\" WHERE \"guardians\".\"case_id\" = \"cases\".\"id\") \
              FROM \"cases\" LEFT JOIN \"consents\" ON \"consents\".\"case_id\" = \"cases\".\"id\" \
              AND \"consents\".\"superseded_at\" IS NULL \
              WHERE \"cases\".\"id\" = ",

@@ -66,9 +66,18 @@ impl<'a> CaseRead<'a> {
             Vec<RowOf<GuardianRow>>,
         );
         let rows: Vec<Loaded> = RunQueryDsl::load(self, conn)?;
-        let Some((case, consent, parties, agencies, categories, guardians)) =
-            rows.into_iter().next()
-        else {
+        // The newest consent, should there ever be more than one unsuperseded: chosen here, as
+        // `ORDER BY recorded_at DESC, id DESC` would (a sort node in the statement cost more
+        // to set up on every execution than the one row it orders).
+        let newest = rows.into_iter().max_by(|a, b| {
+            let key = |row: &Loaded| {
+                row.1
+                    .as_ref()
+                    .map(|consent| (consent.recorded_at, consent.id.clone()))
+            };
+            key(a).cmp(&key(b))
+        });
+        let Some((case, consent, parties, agencies, categories, guardians)) = newest else {
             return Ok(None);
         };
         // Lists are put in order here: a sort inside the statement costs PostgreSQL a sort
@@ -143,8 +152,6 @@ impl QueryFragment<Pg> for CaseRead<'_> {
              AND \"consents\".\"superseded_at\" IS NULL \
              WHERE \"cases\".\"id\" = ",
         );
-        out.push_bind_param::<Text, _>(self.id)?;
-        out.push_sql(" ORDER BY \"consents\".\"recorded_at\" DESC, \"consents\".\"id\" DESC");
-        Ok(())
+        out.push_bind_param::<Text, _>(self.id)
     }
 }

@@ -585,6 +585,21 @@ async fn a_case_record_reads_as_its_pieces(backend: Backend) {
         Backend::Sqlite => assert!(record.guardians.is_none()),
     }
 
+    // Should two consents ever both be unsuperseded, the newest counts, as on SQLite.
+    use diesel::prelude::*;
+    use sig_register::db::schema::consents;
+    diesel::update(consents::table.filter(consents::case_id.eq(&case.id)))
+        .set(consents::superseded_at.eq(None::<chrono::NaiveDateTime>))
+        .execute(&mut conn)
+        .expect("unsupersede");
+    let record = repo::find_case_record(&mut conn, &case.id)
+        .expect("read")
+        .expect("the case");
+    assert_eq!(
+        record.consent.map(|c| c.row.id),
+        Some(current[0].row.id.clone())
+    );
+
     // No consent: the case alone, and (PostgreSQL) empty lists of guardians.
     let record = repo::find_case_record(&mut conn, &bare.id)
         .expect("read")

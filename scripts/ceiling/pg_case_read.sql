@@ -15,7 +15,7 @@ SELECT consents.id AS consent_id, cases.*,
     ARRAY(SELECT ROW(g.id, g.case_id, g.position, g.given_name, g.family_name, g.personal_number, g.phone, g.address, g.has_custody, g.protected_identity)
           FROM guardians g WHERE g.case_id = cases.id ORDER BY g.position) AS guardians
   FROM cases LEFT JOIN consents ON consents.case_id = cases.id AND consents.superseded_at IS NULL
-  WHERE cases.id = :case_id ORDER BY consents.recorded_at DESC, consents.id DESC \gset
+  WHERE cases.id = :case_id \gset
 SELECT pg_advisory_xact_lock(6001406452891468884);
 SELECT seq AS head_seq, hash AS head_hash FROM audit_events ORDER BY seq DESC LIMIT 1 \gset
 INSERT INTO audit_events (seq, id, at, actor_sub, actor_name, actor_agency, actor_roles, action,

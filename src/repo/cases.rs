@@ -159,30 +159,32 @@ pub struct CaseRecord {
 
 /// The case `id` with its current consent; `None` when there is no such case.
 pub fn find_case_record(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRecord>> {
-    if let DbConn::Postgresql(c) = conn {
+    let rows: Vec<(CaseRow, Option<ConsentRow>)> = match &mut *conn {
         // One statement instead of four: PostgreSQL's cost is per statement.
-        return Ok(super::case_read_pg::CaseRead::new(id)
-            .load(c)?
-            .map(|read| CaseRecord {
-                case: read.case,
-                consent: read.consent.map(|row| {
-                    consent_from_lists(row, read.parties, read.agencies, read.categories)
-                }),
-                guardians: Some(read.guardians),
-            }));
-    }
-    let rows: Vec<(CaseRow, Option<ConsentRow>)> = crate::on_backend!(&mut *conn, |c| cases::table
-        .left_join(
-            consents::table.on(consents::case_id
-                .eq(cases::id)
-                .and(consents::superseded_at.is_null())),
-        )
-        .filter(cases::id.eq(id))
-        .order((consents::recorded_at.desc(), consents::id.desc()))
-        .select((CaseRow::as_select(), Option::<ConsentRow>::as_select()))
-        // Every other consent is superseded, so this is one row; no bound LIMIT (SQLite would
-        // compile the statement again on every run).
-        .load(c)?);
+        DbConn::Postgresql(c) => {
+            return Ok(super::case_read_pg::CaseRead::new(id)
+                .load(c)?
+                .map(|read| CaseRecord {
+                    case: read.case,
+                    consent: read.consent.map(|row| {
+                        consent_from_lists(row, read.parties, read.agencies, read.categories)
+                    }),
+                    guardians: Some(read.guardians),
+                }))
+        }
+        DbConn::Sqlite(c) => cases::table
+            .left_join(
+                consents::table.on(consents::case_id
+                    .eq(cases::id)
+                    .and(consents::superseded_at.is_null())),
+            )
+            .filter(cases::id.eq(id))
+            .order((consents::recorded_at.desc(), consents::id.desc()))
+            .select((CaseRow::as_select(), Option::<ConsentRow>::as_select()))
+            // Every other consent is superseded, so this is one row; no bound LIMIT (SQLite
+            // would compile the statement again on every run).
+            .load(c)?,
+    };
     let Some((case, consent)) = rows.into_iter().next() else {
         return Ok(None);
     };

@@ -159,6 +159,12 @@ pub struct Config {
     pub read_concurrency: u32,
 }
 
+/// The cores this process may run on (at least one): the number of workers, and of read turns
+/// unless `SIG_READ_CONCURRENCY` says otherwise.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 impl Config {
     pub fn database(&self) -> Result<DatabaseUrl, DbError> {
         DatabaseUrl::parse(&self.database_url)

@@ -271,7 +271,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
     // threads in all as the pool has connections, so none waits for a connection while
     // another thread of the same worker runs. Beyond that, more threads than cores only add
     // scheduling delay to the slowest requests (measured: README, Performance).
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = sig_register::config::cores();
     let blocking_per_worker = (config.db_pool_size.max(1) as usize).div_ceil(workers);
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let keep_alive = Duration::from_secs(config.keep_alive_secs);

@@ -91,7 +91,7 @@ impl AppState {
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
         let rate_limits = RateLimits::new(config.rate_limit_per_second, config.rate_limit_burst);
         let read_slots = match config.read_concurrency {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => crate::config::cores(),
             n => n as usize,
         };
         Ok(Self(Arc::new(StateInner {

@@ -275,10 +275,14 @@ where
     // the cores only made the slowest requests slower. A turn not given within the pool's
     // checkout time is not waited for (the read then runs as it would have without turns), so
     // reads stuck on an unreachable database cannot queue the others for long.
-    let turn = actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
-        .await
-        .ok()
-        .and_then(Result::ok);
+    let turn = match state.read_slots.try_acquire() {
+        Ok(turn) => Some(turn),
+        // No turn free (or others already waiting: tokio hands freed turns to them first).
+        Err(_) => actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok),
+    };
     // The work on a blocking thread; the wait for the event's commit is not on one, so a read
     // waiting for the group commit holds neither a thread nor a connection (nor a turn).
     let (result, pending) = web::block(move || {

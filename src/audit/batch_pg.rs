@@ -4,11 +4,16 @@
 //! rows, so PostgreSQL parsed and planned it for every batch; this statement is prepared once
 //! per connection, whatever the batch's size, and writes both tables in one round trip (the
 //! foreign key from the case index is checked at the end of the statement).
+//!
+//! The statement takes the chain lock itself, without waiting (`pg_try_advisory_xact_lock`),
+//! and writes nothing unless it holds it, so it can also run on its own, outside any
+//! transaction, after a head this process committed ([`super::chain::append_after`]). Inside a
+//! transaction that already holds the lock, taking it again always succeeds.
 
 use chrono::NaiveDateTime;
 use diesel::pg::{Pg, PgConnection};
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Binary, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
 use super::chain::EventRow;
@@ -16,6 +21,8 @@ use super::chain::EventRow;
 /// The columns of `audit_events`, one vector each, in the statement's order.
 #[derive(Default)]
 pub struct EventBatch {
+    /// The advisory lock that serialises appends to the chain.
+    lock_key: i64,
     seq: Vec<i64>,
     id: Vec<String>,
     at: Vec<NaiveDateTime>,
@@ -41,8 +48,11 @@ pub struct EventBatch {
 }
 
 impl EventBatch {
-    pub fn new(rows: Vec<EventRow>, index: Vec<(String, i64)>) -> Self {
-        let mut batch = Self::default();
+    pub fn new(lock_key: i64, rows: Vec<EventRow>, index: Vec<(String, i64)>) -> Self {
+        let mut batch = Self {
+            lock_key,
+            ..Self::default()
+        };
         for row in rows {
             // Destructured, so a field added to the row stops the build until it is sent.
             let EventRow {
@@ -90,8 +100,10 @@ impl EventBatch {
         batch
     }
 
-    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<()> {
-        self.execute(conn).map(drop)
+    /// Inserts the batch if the chain lock is (or can at once be) held: `false` when another
+    /// session holds it, and nothing was written.
+    pub fn insert(&self, conn: &mut PgConnection) -> QueryResult<bool> {
+        self.get_result(conn)
     }
 }
 
@@ -99,6 +111,10 @@ impl EventBatch {
 impl QueryId for EventBatch {
     type QueryId = Self;
     const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for EventBatch {
+    type SqlType = Bool;
 }
 
 impl RunQueryDsl<PgConnection> for &EventBatch {}
@@ -116,8 +132,11 @@ impl QueryFragment<Pg> for EventBatch {
                 )+
             }};
         }
+        out.push_sql("WITH gate AS (SELECT pg_try_advisory_xact_lock(");
+        out.push_bind_param::<BigInt, _>(&self.lock_key)?;
         out.push_sql(
-            "WITH events AS (INSERT INTO audit_events (seq, id, at, actor_sub, actor_name, \
+            ") AS held), \
+             events AS (INSERT INTO audit_events (seq, id, at, actor_sub, actor_name, \
              actor_agency, actor_roles, action, outcome, status, case_ids, categories, \
              consent_id, reason, request_id, method, path, prev_hash, hash) \
              SELECT * FROM unnest(",
@@ -143,9 +162,12 @@ impl QueryFragment<Pg> for EventBatch {
             prev_hash: Binary,
             hash: Binary,
         );
-        out.push_sql(")) INSERT INTO audit_event_cases (case_id, seq) SELECT * FROM unnest(");
+        out.push_sql(
+            ") WHERE (SELECT held FROM gate)), \
+             cases AS (INSERT INTO audit_event_cases (case_id, seq) SELECT * FROM unnest(",
+        );
         arrays!(index_case_id: Text, index_seq: BigInt);
-        out.push_sql(")");
+        out.push_sql(") WHERE (SELECT held FROM gate)) SELECT held FROM gate");
         Ok(())
     }
 }

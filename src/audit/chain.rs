@@ -29,6 +29,8 @@ pub const GENESIS: [u8; 32] = [0; 32];
 /// outside the database: an attacker with database access alone cannot cut the log back past
 /// it unnoticed. Rewritten at most every 250 ms and at shutdown.
 pub const WITNESS_FILE: &str = "audit-witness.json";
+/// An event's place in the chain: its `seq` and `hash`.
+pub type Head = (i64, [u8; 32]);
 const CHAIN_LOCK_KEY: i64 = 0x5349_475f_4155_4454; // "SIG_AUDT"
 const VERIFY_BATCH: i64 = 5_000;
 
@@ -153,11 +155,7 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
 
 /// Appends `event` to the chain in the current transaction and returns its `seq` and `hash`.
 /// Every [`CHECKPOINT_EVERY`] events the same transaction also signs a checkpoint.
-pub fn append(
-    conn: &mut DbConn,
-    event: &NewEvent,
-    signer: &Ed25519Key,
-) -> QueryResult<(i64, [u8; 32])> {
+pub fn append(conn: &mut DbConn, event: &NewEvent, signer: &Ed25519Key) -> QueryResult<Head> {
     let heads = append_all(conn, std::slice::from_ref(event), signer)?;
     heads
         .into_iter()
@@ -171,42 +169,34 @@ pub fn append_all(
     conn: &mut DbConn,
     events: &[NewEvent],
     signer: &Ed25519Key,
-) -> QueryResult<Vec<(i64, [u8; 32])>> {
+) -> QueryResult<Vec<Head>> {
     lock_chain(conn)?;
-    let (mut seq, mut prev_hash) = match head(conn)? {
+    let head = match head(conn)? {
         Some((seq, hash)) => (seq, hash),
         None => (0, GENESIS.to_vec()),
     };
-    let mut rows = Vec::with_capacity(events.len());
-    let mut index = Vec::new();
-    let mut heads = Vec::with_capacity(events.len());
-    let mut checkpoints = Vec::new();
-    for event in events {
-        seq += 1;
-        let hash = chain_hash(&prev_hash, &canonical(seq, event));
-        let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
-        case_ids.sort();
-        case_ids.dedup();
-        index.extend(case_ids.into_iter().map(|case_id| (case_id.clone(), seq)));
-        if seq % CHECKPOINT_EVERY == 0 {
-            checkpoints.push(sign_head(signer, seq, &hash, event.at));
-        }
-        rows.push(EventRow::new(seq, event, prev_hash, hash.to_vec()));
-        heads.push((seq, hash));
-        prev_hash = hash.to_vec();
-    }
+    let linked = Linked::after(head, events, signer);
     match &mut *conn {
         // One prepared statement for both tables, whatever the batch's size.
-        DbConn::Postgresql(c) => super::batch_pg::EventBatch::new(rows, index).insert(c)?,
+        DbConn::Postgresql(c) => {
+            let batch = super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index);
+            if !batch.insert(c)? {
+                // This transaction holds the lock, so taking it again cannot fail.
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "the audit chain lock was not held".into(),
+                ));
+            }
+        }
         // Multi-row inserts need the concrete connection (MultiConnection has none). Chunks
         // stay well below SQLite's limit of bound parameters per statement.
         DbConn::Sqlite(c) => {
-            for chunk in rows.chunks(500) {
+            for chunk in linked.rows.chunks(500) {
                 diesel::insert_into(audit_events::table)
                     .values(chunk)
                     .execute(c)?;
             }
-            let index: Vec<_> = index
+            let index: Vec<_> = linked
+                .index
                 .iter()
                 .map(|(case_id, seq)| {
                     (
@@ -222,12 +212,102 @@ pub fn append_all(
             }
         }
     }
-    for checkpoint in &checkpoints {
+    for checkpoint in &linked.checkpoints {
         diesel::insert_into(audit_checkpoints::table)
             .values(checkpoint)
             .execute(conn)?;
     }
-    Ok(heads)
+    Ok(linked.heads)
+}
+
+/// PostgreSQL: appends `events` right after `head`, the last event this process committed, in
+/// one statement outside any transaction (its own commit) and without waiting for the chain
+/// lock: the statement takes the lock only if it is free, and the primary keys on `seq` (and on
+/// the case index's `(case_id, seq)`) refuse an event whose place another appender took since.
+/// Either way nothing is written and `None` comes back, and the caller appends under the lock
+/// ([`append_all`]); `None` too when a checkpoint falls due in the batch (signed under the lock,
+/// with its events). So the chain stays one line whoever appends, and the audit writer saves
+/// the lock, the head read, `BEGIN` and `COMMIT` on each batch. Inside a transaction (where
+/// its statement would not be its own commit) it writes nothing and returns `None`.
+pub fn append_after(
+    conn: &mut diesel::PgConnection,
+    head: Head,
+    events: &[NewEvent],
+    signer: &Ed25519Key,
+) -> QueryResult<Option<Vec<Head>>> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let linked = Linked::after((head.0, head.1.to_vec()), events, signer);
+    if !linked.checkpoints.is_empty() {
+        return Ok(None);
+    }
+    let batch = super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index);
+    match batch.insert(conn) {
+        Ok(true) => Ok(Some(linked.heads)),
+        Ok(false) => Ok(None),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        )) if matches!(
+            info.constraint_name(),
+            // The place taken, met in either table first.
+            Some("audit_events_pkey" | "audit_event_cases_pkey")
+        ) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Events linked onto a head: their rows, case index rows, `(seq, hash)` and the checkpoints
+/// that fall due among them.
+struct Linked {
+    rows: Vec<EventRow>,
+    index: Vec<(String, i64)>,
+    heads: Vec<Head>,
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl Linked {
+    fn after(
+        (mut seq, mut prev_hash): (i64, Vec<u8>),
+        events: &[NewEvent],
+        signer: &Ed25519Key,
+    ) -> Self {
+        let mut linked = Self {
+            rows: Vec::with_capacity(events.len()),
+            index: Vec::new(),
+            heads: Vec::with_capacity(events.len()),
+            checkpoints: Vec::new(),
+        };
+        for event in events {
+            seq += 1;
+            let hash = chain_hash(&prev_hash, &canonical(seq, event));
+            let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
+            case_ids.sort();
+            case_ids.dedup();
+            linked
+                .index
+                .extend(case_ids.into_iter().map(|case_id| (case_id.clone(), seq)));
+            if seq % CHECKPOINT_EVERY == 0 {
+                linked
+                    .checkpoints
+                    .push(sign_head(signer, seq, &hash, event.at));
+            }
+            linked
+                .rows
+                .push(EventRow::new(seq, event, prev_hash, hash.to_vec()));
+            linked.heads.push((seq, hash));
+            prev_hash = hash.to_vec();
+        }
+        linked
+    }
 }
 
 fn write_checkpoint(

@@ -8,6 +8,11 @@
 //! once per batch instead of once per request. If the batch cannot be committed, every read in
 //! it gets the error and discloses nothing.
 //!
+//! On PostgreSQL the writer remembers the head it last committed and appends the next batch
+//! after it in one statement and its own commit ([`chain::append_after`]), taking the chain lock
+//! only if it is free; when another appender holds the lock or has appended since, the batch
+//! goes in under the lock as before. Most batches are then one round trip instead of five.
+//!
 //! Writes keep appending their own event inside their own transaction (see [`crate::unit`]).
 
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -79,6 +84,8 @@ impl AuditWriter {
 
 fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply)>) {
     let mut conn: Option<DbConn> = None;
+    // The head the writer last committed, while nothing has failed since.
+    let mut head = None;
     let mut events = Vec::new();
     let mut replies = Vec::new();
     while let Ok(first) = inbox.recv() {
@@ -93,9 +100,9 @@ fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply
             }
         }
         let result = match conn.as_mut() {
-            Some(conn) => commit(conn, &events, signer),
+            Some(conn) => commit(conn, &events, signer, &mut head),
             None => match url.connect() {
-                Ok(fresh) => commit(conn.insert(fresh), &events, signer),
+                Ok(fresh) => commit(conn.insert(fresh), &events, signer, &mut head),
                 Err(error) => Err(error.to_string()),
             },
         };
@@ -117,12 +124,26 @@ fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply
     }
 }
 
-/// The whole batch in one transaction: the chain locked and its head read once, the rows in
-/// multi-row inserts ([`chain::append_all`]).
+/// The whole batch at once: on PostgreSQL after the `head` this writer last committed, if no
+/// one else holds or has moved the chain since; otherwise in one transaction with the chain
+/// locked and its head read once ([`chain::append_all`]). `head` follows what was committed.
 fn commit(
     conn: &mut DbConn,
     events: &[NewEvent],
     signer: &Ed25519Key,
-) -> Result<Vec<(i64, [u8; 32])>, String> {
-    db::write_tx(conn, |conn| chain::append_all(conn, events, signer)).map_err(|e| e.to_string())
+    head: &mut Option<chain::Head>,
+) -> Result<Vec<chain::Head>, String> {
+    let last = head.take();
+    if let (DbConn::Postgresql(pg), Some(last)) = (&mut *conn, last) {
+        if let Some(heads) =
+            chain::append_after(pg, last, events, signer).map_err(|e| e.to_string())?
+        {
+            *head = heads.last().copied();
+            return Ok(heads);
+        }
+    }
+    let heads = db::write_tx(conn, |conn| chain::append_all(conn, events, signer))
+        .map_err(|e| e.to_string())?;
+    *head = heads.last().copied();
+    Ok(heads)
 }

@@ -1160,6 +1160,128 @@ async fn a_batch_of_events_is_stored_as_given(backend: Backend) {
     assert!(verify(&app).ok());
 }
 
+/// PostgreSQL: a batch appended after a remembered head (the audit writer's way) goes in only
+/// while that head is still the chain's and no one holds the chain lock, and not when a
+/// checkpoint falls due in it; otherwise nothing is written, at once, and the caller appends
+/// under the lock. The chain stays one gapless, verified line throughout.
+#[actix_web::test]
+async fn postgres_appends_after_a_remembered_head_only_while_it_is_still_the_head() {
+    use diesel::prelude::*;
+    use sig_register::db::schema::audit_events;
+    let Some(app) = TestApp::new(Backend::Postgres) else {
+        return;
+    };
+    let signer = &app.state().keys.audit;
+    let event = || NewEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: audit::to_micros(app.clock.now()),
+        actor: EventActor::default(),
+        action: "auth.failed".to_owned(),
+        outcome: "denied".to_owned(),
+        status: 401,
+        case_ids: vec!["case-a".to_owned()],
+        categories: vec![],
+        consent_id: None,
+        reason: "unauthenticated".to_owned(),
+        request_id: None,
+        method: Some("GET".to_owned()),
+        path: Some("/api/v1/areas".to_owned()),
+    };
+    let DbConn::Postgresql(mut pg) = conn(&app) else {
+        panic!("a PostgreSQL connection");
+    };
+    // Were the lock not respected, the insert below would wait on the other transaction, which
+    // waits on this test: fail instead of hanging.
+    pg.batch_execute("SET statement_timeout = '5s'")
+        .expect("timeout");
+    let mut other = conn(&app);
+    let stored = |pg: &mut diesel::PgConnection| -> i64 {
+        audit_events::table.count().get_result(pg).expect("count")
+    };
+    let locked = |conn: &mut DbConn, events: Vec<NewEvent>| {
+        db::write_tx(conn, |c| chain::append_all(c, &events, signer)).expect("locked append")
+    };
+
+    let first = *locked(&mut other, vec![event()]).last().expect("head");
+    let after = chain::append_after(&mut pg, first, &[event(), event()], signer)
+        .expect("append after")
+        .expect("the remembered head is the chain's");
+    assert_eq!(
+        after.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        [first.0 + 1, first.0 + 2]
+    );
+    let head = *after.last().expect("head");
+    assert_eq!(stored(&mut pg), head.0);
+
+    // Inside a transaction its statement would not be its own commit: nothing written.
+    let inside = pg.transaction(|pg| {
+        assert!(chain::append_after(pg, head, &[event()], signer)?.is_none());
+        Err::<(), _>(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(matches!(
+        inside,
+        Err(diesel::result::Error::RollbackTransaction)
+    ));
+    assert_eq!(stored(&mut pg), head.0);
+
+    // A head that is no longer the chain's: nothing written.
+    let stale = chain::append_after(&mut pg, first, &[event()], signer).expect("runs");
+    assert!(stale.is_none());
+    assert_eq!(stored(&mut pg), head.0);
+
+    // Another transaction holds the lock (and has appended, uncommitted): nothing written, and
+    // no waiting for it.
+    let moved = db::write_tx(&mut other, |c| {
+        let heads = chain::append_all(c, &[event()], signer)?;
+        let busy = chain::append_after(&mut pg, head, &[event()], signer)?;
+        assert!(busy.is_none(), "appended while another held the chain lock");
+        Ok::<_, diesel::result::Error>(heads)
+    })
+    .expect("the other append");
+    let moved = *moved.last().expect("head");
+    assert_eq!(moved.0, head.0 + 1);
+    assert_eq!(stored(&mut pg), moved.0);
+    // Once it has committed, the remembered head is stale.
+    assert!(chain::append_after(&mut pg, head, &[event()], signer)
+        .expect("runs")
+        .is_none());
+    let again = chain::append_after(&mut pg, moved, &[event()], signer)
+        .expect("runs")
+        .expect("the new head is the chain's");
+    let mut head = *again.last().expect("head");
+
+    // A checkpoint due within the batch is signed under the lock, never here.
+    let short = chain::CHECKPOINT_EVERY - 2 - head.0;
+    head = *locked(&mut other, (0..short).map(|_| event()).collect())
+        .last()
+        .expect("head");
+    assert_eq!(head.0, chain::CHECKPOINT_EVERY - 2);
+    assert!(
+        chain::append_after(&mut pg, head, &[event(), event()], signer)
+            .expect("runs")
+            .is_none()
+    );
+    assert_eq!(stored(&mut pg), head.0);
+    let last = chain::append_after(&mut pg, head, &[event()], signer)
+        .expect("runs")
+        .expect("no checkpoint due");
+    assert_eq!(last[0].0, chain::CHECKPOINT_EVERY - 1);
+    locked(&mut other, vec![event()]);
+
+    let report = verify(&app);
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        (report.events_verified, report.checkpoints_verified),
+        (chain::CHECKPOINT_EVERY, 1)
+    );
+    let seqs: Vec<i64> = audit_events::table
+        .select(audit_events::seq)
+        .order(audit_events::seq)
+        .load(&mut pg)
+        .expect("seqs");
+    assert_eq!(seqs, (1..=chain::CHECKPOINT_EVERY).collect::<Vec<_>>());
+}
+
 on_both_backends!(
     every_request_leaves_exactly_one_event,
     a_batch_of_events_is_stored_as_given,

@@ -736,13 +736,10 @@ async fn a_checkpoint_with_a_bad_signature_is_detected(backend: Backend) {
     assert!(reason.contains("signature"), "{reason}");
 }
 
-async fn a_checkpoint_is_signed_every_thousand_events(backend: Backend) {
-    let Some(app) = TestApp::new(backend) else {
-        return;
-    };
-    let mut conn = conn(&app);
-    let template = NewEvent {
-        id: String::new(),
+/// The event of a request refused for want of a token, with a fresh id.
+fn refused_request(app: &TestApp) -> NewEvent {
+    NewEvent {
+        id: uuid::Uuid::now_v7().to_string(),
         at: audit::to_micros(app.clock.now()),
         actor: EventActor::default(),
         action: "auth.failed".to_owned(),
@@ -755,12 +752,17 @@ async fn a_checkpoint_is_signed_every_thousand_events(backend: Backend) {
         request_id: None,
         method: Some("GET".to_owned()),
         path: Some("/api/v1/areas".to_owned()),
+    }
+}
+
+async fn a_checkpoint_is_signed_every_thousand_events(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
     };
+    let mut conn = conn(&app);
     db::write_tx(&mut conn, |conn| {
         for _ in 0..1001 {
-            let mut event = template.clone();
-            event.id = uuid::Uuid::now_v7().to_string();
-            chain::append(conn, &event, &app.state().keys.audit)?;
+            chain::append(conn, &refused_request(&app), &app.state().keys.audit)?;
         }
         Ok::<_, diesel::result::Error>(())
     })
@@ -1173,19 +1175,8 @@ async fn postgres_appends_after_a_remembered_head_only_while_it_is_still_the_hea
     };
     let signer = &app.state().keys.audit;
     let event = || NewEvent {
-        id: uuid::Uuid::now_v7().to_string(),
-        at: audit::to_micros(app.clock.now()),
-        actor: EventActor::default(),
-        action: "auth.failed".to_owned(),
-        outcome: "denied".to_owned(),
-        status: 401,
         case_ids: vec!["case-a".to_owned()],
-        categories: vec![],
-        consent_id: None,
-        reason: "unauthenticated".to_owned(),
-        request_id: None,
-        method: Some("GET".to_owned()),
-        path: Some("/api/v1/areas".to_owned()),
+        ..refused_request(&app)
     };
     let DbConn::Postgresql(mut pg) = conn(&app) else {
         panic!("a PostgreSQL connection");

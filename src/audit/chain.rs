@@ -242,10 +242,12 @@ pub fn append_after(
     {
         return Ok(None);
     }
-    let linked = Linked::after((head.0, head.1.to_vec()), events, signer);
-    if !linked.checkpoints.is_empty() {
+    let last = head.0 + i64::try_from(events.len()).unwrap_or(i64::MAX);
+    if last / CHECKPOINT_EVERY != head.0 / CHECKPOINT_EVERY {
+        // A checkpoint falls due within the batch.
         return Ok(None);
     }
+    let linked = Linked::after((head.0, head.1.to_vec()), events, signer);
     let batch = super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index);
     match batch.insert(conn) {
         Ok(true) => Ok(Some(linked.heads)),

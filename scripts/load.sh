@@ -106,13 +106,14 @@ PY
   echo "wrk.headers[\"Authorization\"] = \"Bearer $police\""
   echo "request = function() i = i + 1; return wrk.format(\"GET\", paths[(i % #paths) + 1]) end"
   echo "done = function(summary, latency, requests)"
-  echo "  io.write(string.format(\"RESULT %d %.0f %.2f %.2f %d\\n\", summary.requests, summary.requests / (summary.duration / 1e6),"
-  echo "    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.timeout))"
+  echo "  io.write(string.format(\"RESULT %d %.0f %.2f %.2f %d %.2f %.2f\\n\", summary.requests, summary.requests / (summary.duration / 1e6),"
+  echo "    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.timeout,"
+  echo "    latency:percentile(99.9) / 1000, latency.max / 1000))"
   echo "end"
 } >"$work/read.lua"
 
 echo "backend=$backend cases=$cases read=GET /api/v1/cases/{id}$suffix duration=${duration}s machine: $(nproc) cores, idle RSS $(( idle_rss / 1024 )) MB"
-printf '%-12s %10s %10s %10s %8s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' errors 'RSS MB'
+printf '%-12s %10s %10s %10s %10s %10s %8s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' errors 'RSS MB'
 declare -A service
 # The median of whitespace-separated numbers (the lower middle one for an even count).
 median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -121,10 +122,11 @@ for c in $levels; do
   all_rps="" all_p99=""
   for run in $(seq "$runs"); do
     line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/read.lua" "http://$SIG_BIND" | grep '^RESULT')
-    read -r _ total rps p50 p99 errors <<<"$line"
+    read -r _ total rps p50 p99 errors p999 max <<<"$line"
     all_rps="$all_rps $rps" all_p99="$all_p99 $p99"
     label=$c; [ "$runs" -gt 1 ] && label="$c (run $run)"
-    printf '%-12s %10s %10s %10s %8s %8s\n' "$label" "$rps" "$p50" "$p99" "$errors" "$(( $(ps -o rss= -p "$server") / 1024 ))"
+    printf '%-12s %10s %10s %10s %10s %10s %8s %8s\n' "$label" "$rps" "$p50" "$p99" "$p999" "$max" "$errors" \
+      "$(( $(ps -o rss= -p "$server") / 1024 ))"
   done
   service[$c]=$(median "$all_rps")
   if [ "$runs" -gt 1 ]; then

@@ -429,8 +429,9 @@ fn keep_first(failure: &mut Option<(i64, String)>, seq: i64, reason: String) {
     }
 }
 
-/// Verifies every event's place and hash, every checkpoint's signature and hash, and that the
-/// log still reaches the `witness` checkpoint. Reads in batches; never loads the whole log.
+/// Verifies every event's place and hash, that the case index holds exactly each event's case
+/// ids, every checkpoint's signature and hash, and that the log still reaches the `witness`
+/// checkpoint. Reads in batches; never loads the whole log.
 pub fn verify(
     conn: &mut DbConn,
     public_key: &[u8],
@@ -593,8 +594,9 @@ struct Segment {
 }
 
 /// Verifies events `from..=to`: each present in order, linked to the one before (from
-/// `start_prev`, or, when `None`, left to the caller for the first event), and hashing to its
-/// stored hash; removes the checkpoints it reaches from `pending`, checking their hashes.
+/// `start_prev`, or, when `None`, left to the caller for the first event), hashing to its
+/// stored hash, and with exactly its case ids in the case index; removes the checkpoints it
+/// reaches from `pending`, checking their hashes.
 fn verify_range(
     conn: &mut DbConn,
     from: i64,
@@ -631,6 +633,15 @@ fn verify_range(
             }
             break;
         }
+        // The case index rows of these events (the access-log extract and the search's case
+        // filter read them, not the events), each checked below against its event's case ids.
+        let (first, last) = (batch[0].seq, batch[batch.len() - 1].seq);
+        let index: Vec<(i64, String)> = audit_event_cases::table
+            .select((audit_event_cases::seq, audit_event_cases::case_id))
+            .filter(audit_event_cases::seq.between(first, last))
+            .order(audit_event_cases::seq.asc())
+            .load(conn)?;
+        let mut index = index.into_iter().peekable();
         for row in batch {
             let seq = row.seq;
             let fail = |reason: String| Some((seq, reason));
@@ -662,6 +673,19 @@ fn verify_range(
                     );
                     break 'batches;
                 }
+            }
+            let mut indexed: Vec<String> = Vec::new();
+            while let Some((_, case_id)) = index.next_if(|(at, _)| *at <= seq) {
+                indexed.push(case_id);
+            }
+            indexed.sort_unstable();
+            if row.case_ids.as_ref() != Some(&indexed) {
+                segment.failure = fail(
+                    "the case index (read for the access-log extract) does not hold exactly the \
+                     event's case ids"
+                        .to_owned(),
+                );
+                break 'batches;
             }
             segment.verified += 1;
             segment.last = Some((seq, stored_hash));

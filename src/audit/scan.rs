@@ -1,7 +1,8 @@
 //! Stored events read for verification straight from the database's row: each field is borrowed
 //! from the row (SQLite) or the wire buffer (PostgreSQL), copied into one reused buffer, encoded
 //! canonically and hashed. Nothing is allocated per field, and what leaves the row is only what
-//! verification compares: the sequence number, the stored links and the content's hash.
+//! verification compares: the sequence number, the stored links, the content's hash and the case
+//! ids the event names (for the case index).
 
 use std::cell::RefCell;
 
@@ -48,6 +49,20 @@ pub struct CheckedEvent {
     pub hash: Stored32,
     /// `SHA-256(stored prev_hash ‖ canonical(stored fields))`.
     pub content_hash: [u8; 32],
+    /// The case ids the event names, sorted and without repeats, as the case index must hold
+    /// them; `None` when the stored `case_ids` is not a JSON list of strings.
+    pub case_ids: Option<Vec<String>>,
+}
+
+/// `case_ids` as stored (a JSON list), sorted and without repeats.
+fn case_id_set(json: &str) -> Option<Vec<String>> {
+    if json == "[]" {
+        return Some(Vec::new());
+    }
+    let mut ids: Vec<String> = serde_json::from_str(json).ok()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Some(ids)
 }
 
 /// The number of columns in [`EventSql`].
@@ -164,6 +179,7 @@ impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
                 prev_hash,
                 hash: with_value(row, 18, stored32)?,
                 content_hash,
+                case_ids: case_id_set(required(10, "case_ids")?),
             })
         })
     }

@@ -736,6 +736,66 @@ async fn a_checkpoint_with_a_bad_signature_is_detected(backend: Backend) {
     assert!(reason.contains("signature"), "{reason}");
 }
 
+/// The access-log extract reads the case index, not the events: deleting, adding, changing or
+/// moving an index row (after dropping the triggers and the foreign key, as an attacker would)
+/// must break verification at that event, as a changed event would.
+async fn a_tampered_case_index_is_detected(backend: Backend) {
+    let tampering = [
+        ("DELETE FROM audit_event_cases WHERE seq = 4", 4),
+        (
+            "INSERT INTO audit_event_cases (case_id, seq) VALUES ('c-x', 3)",
+            3,
+        ),
+        (
+            "UPDATE audit_event_cases SET case_id = 'c-x' WHERE seq = 2",
+            2,
+        ),
+        ("UPDATE audit_event_cases SET seq = 5 WHERE seq = 4", 4),
+        (
+            "INSERT INTO audit_event_cases (case_id, seq) VALUES ('c-a', 1)",
+            1,
+        ),
+    ];
+    for (sql, bad_seq) in tampering {
+        let Some(app) = TestApp::new(backend) else {
+            return;
+        };
+        let case_ids: [&[&str]; 8] = [
+            &[],
+            &["c-a"],
+            // Unsorted and repeated: the index holds each case once.
+            &["c-b", "c-a", "c-b"],
+            &["c-a"],
+            &["c-c"],
+            &[],
+            &["c-c", "c-a"],
+            &["c-c"],
+        ];
+        let mut conn = conn(&app);
+        db::write_tx(&mut conn, |conn| {
+            for ids in case_ids {
+                let mut event = refused_request(&app);
+                event.case_ids = ids.iter().map(|id| (*id).to_owned()).collect();
+                chain::append(conn, &event, &app.state().keys.audit)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .expect("append");
+        let intact = verify(&app);
+        assert!(intact.ok(), "{intact:?}");
+        assert_eq!(intact.events_verified, 8);
+        drop_append_only_triggers(&app);
+        conn.batch_execute(sql).expect("tamper");
+        let report = verify(&app);
+        let (seq, reason) = report
+            .failure
+            .unwrap_or_else(|| panic!("{sql}: went unnoticed"));
+        assert_eq!(seq, bad_seq, "{sql}: {reason}");
+        assert!(reason.contains("case index"), "{sql}: {reason}");
+        assert_eq!(report.events_verified, bad_seq - 1, "{sql}");
+    }
+}
+
 /// The event of a request refused for want of a token, with a fresh id.
 fn refused_request(app: &TestApp) -> NewEvent {
     NewEvent {
@@ -1289,6 +1349,7 @@ on_both_backends!(
     a_forged_event_is_detected,
     a_tail_cut_after_the_last_checkpoint_is_detected,
     a_checkpoint_with_a_bad_signature_is_detected,
+    a_tampered_case_index_is_detected,
     a_checkpoint_is_signed_every_thousand_events,
     search_filters_and_pages_with_a_cursor,
     only_auditors_read_the_log,

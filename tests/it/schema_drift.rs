@@ -184,7 +184,8 @@ fn migrations_are_idempotent_on_both_backends() {
 }
 
 /// Rows and audit events written under the first four migrations, then the rest: migration 5
-/// (retention), whose SQLite half rebuilds `cases` and `plan_versions` with foreign keys off.
+/// (retention), whose SQLite half rebuilds `cases` and `plan_versions` with foreign keys off,
+/// and migration 6 (the case index in event order).
 /// Every row and reference survives, the new flags start false, the audit chain still verifies
 /// and grows, and the foreign keys and append-only triggers still hold.
 fn upgrade_keeps_rows<C>(
@@ -330,7 +331,7 @@ fn sqlite_upgrades_keep_every_row() {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
         .expect("pragma");
-    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 1);
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 2);
 }
 
 #[test]
@@ -344,6 +345,6 @@ fn postgres_upgrades_keep_every_row() {
         "migrations/postgres",
         "'\\x0102'::bytea",
         &DatabaseUrl::Postgres(url.clone()),
-        1,
+        2,
     );
 }

@@ -1,0 +1,1 @@
+DROP INDEX audit_event_cases_by_seq;

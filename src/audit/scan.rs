@@ -1,8 +1,8 @@
 //! Stored events read for verification straight from the database's row: each field is borrowed
 //! from the row (SQLite) or the wire buffer (PostgreSQL), copied into one reused buffer, encoded
-//! canonically and hashed. Nothing is allocated per field, and what leaves the row is only what
-//! verification compares: the sequence number, the stored links, the content's hash and the case
-//! ids the event names (for the case index).
+//! canonically and hashed. Nothing is allocated per field but the case ids, and what leaves the
+//! row is only what verification compares: the sequence number, the stored links, the content's
+//! hash and the case ids the event names (for the case index).
 
 use std::cell::RefCell;
 

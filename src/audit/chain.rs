@@ -291,12 +291,11 @@ impl Linked {
         for event in events {
             seq += 1;
             let hash = chain_hash(&prev_hash, &canonical(seq, event));
-            let mut case_ids: Vec<&String> = event.case_ids.iter().collect();
-            case_ids.sort();
-            case_ids.dedup();
-            linked
-                .index
-                .extend(case_ids.into_iter().map(|case_id| (case_id.clone(), seq)));
+            linked.index.extend(
+                super::case_set(&event.case_ids)
+                    .into_iter()
+                    .map(|case_id| (case_id.clone(), seq)),
+            );
             if seq % CHECKPOINT_EVERY == 0 {
                 linked
                     .checkpoints

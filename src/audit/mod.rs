@@ -348,6 +348,15 @@ pub fn canonical(seq: i64, e: &NewEvent) -> Vec<u8> {
     out
 }
 
+/// The case ids an event is indexed under in `audit_event_cases`: each once, in order. The
+/// writer builds the index from it and `audit verify` checks the index against it.
+pub fn case_set<T: Ord>(case_ids: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut set: Vec<T> = case_ids.into_iter().collect();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
 /// `SHA-256(prev_hash ‖ canonical)`.
 pub fn chain_hash(prev_hash: &[u8], canonical: &[u8]) -> [u8; 32] {
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);

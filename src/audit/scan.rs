@@ -11,7 +11,7 @@ use diesel::deserialize::{self, FromSqlRow};
 use diesel::row::{Field, Row};
 use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
 
-use super::{chain_hash, write_canonical, CanonicalFields};
+use super::{case_set, chain_hash, write_canonical, CanonicalFields};
 use crate::db::{MultiBackend, MultiRawValue};
 
 /// The SQL types of `audit_events`' columns in table order (its default select): a column added
@@ -54,15 +54,12 @@ pub struct CheckedEvent {
     pub case_ids: Option<Vec<String>>,
 }
 
-/// `case_ids` as stored (a JSON list), sorted and without repeats.
+/// `case_ids` as stored (a JSON list), as the case index must hold them ([`case_set`]).
 fn case_id_set(json: &str) -> Option<Vec<String>> {
     if json == "[]" {
         return Some(Vec::new());
     }
-    let mut ids: Vec<String> = serde_json::from_str(json).ok()?;
-    ids.sort_unstable();
-    ids.dedup();
-    Some(ids)
+    serde_json::from_str::<Vec<String>>(json).ok().map(case_set)
 }
 
 /// The number of columns in [`EventSql`].

@@ -14,6 +14,8 @@
 #   SIG_LOAD_RUNS=5 scripts/load.sh postgres 20 32           # each level 5 times: each run, then
 #                                                            # the medians and ranges (the ratio
 #                                                            # uses the median req/s)
+#   SIG_LOAD_PG_OPTIONS="-c backend_flush_after=0" scripts/load.sh postgres 20 32
+#                                                            # the server's options (default below)
 #
 # On a shared or virtual machine one run's p99 moves by a fifth from run to run; judge a target
 # on the median of several runs and give the range.
@@ -49,8 +51,11 @@ if [ "$backend" = postgres ]; then
   chown "$pg_user" "$work"
   pg_port=$(free_port)
   runuser -u "$pg_user" -- initdb -D "$work/pg" -A trust -U postgres -E UTF8 >/dev/null
-  runuser -u "$pg_user" -- pg_ctl -D "$work/pg" -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" \
-    -l "$work/pg.log" -w start >/dev/null
+  # backend_flush_after: see "Running on PostgreSQL" in the README (without it, the kernel writes
+  # the data pages back in bursts that hold up the commits' WAL flushes). SIG_LOAD_PG_OPTIONS
+  # replaces it, e.g. SIG_LOAD_PG_OPTIONS="-c backend_flush_after=0" for PostgreSQL's default.
+  runuser -u "$pg_user" -- pg_ctl -D "$work/pg" -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 \
+    ${SIG_LOAD_PG_OPTIONS--c backend_flush_after=256kB}" -l "$work/pg.log" -w start >/dev/null
   export SIG_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
 else
   export SIG_DATABASE_URL="sqlite://$work/load.db"
@@ -112,7 +117,11 @@ PY
   echo "end"
 } >"$work/read.lua"
 
-echo "backend=$backend cases=$cases read=GET /api/v1/cases/{id}$suffix duration=${duration}s machine: $(nproc) cores, idle RSS $(( idle_rss / 1024 )) MB"
+# The kernel writes dirty pages back once they are this old, all at once; the commits that
+# queue behind such a burst are the slowest reads (README: Running on PostgreSQL).
+expiry=$(awk '{ printf "%g s", $1 / 100 }' /proc/sys/vm/dirty_expire_centisecs 2>/dev/null || echo unknown)
+echo "backend=$backend cases=$cases read=GET /api/v1/cases/{id}$suffix duration=${duration}s machine: $(nproc) cores," \
+  "idle RSS $(( idle_rss / 1024 )) MB, dirty page expiry $expiry"
 printf '%-12s %10s %10s %10s %10s %10s %8s %8s\n' concurrency 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' errors 'RSS MB'
 declare -A service
 # The median of whitespace-separated numbers (the lower middle one for an even count).

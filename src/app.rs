@@ -1,247 +1,17 @@
 //! The actix application: used by `serve` and by the tests, so both run the same stack.
 
-use std::sync::OnceLock;
-
 use actix_web::body::MessageBody;
-use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::Method;
 use actix_web::middleware::{self, Next};
 use actix_web::{web, App};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::OpenApi as OpenApiDocument;
-use utoipa::{Modify, OpenApi};
-use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, ops};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{self, OPENAPI_PATH};
 use crate::state::AppState;
 use crate::telemetry;
-
-pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "sig-register",
-        description = "Consent-gated case register for social intervention groups (sociala insatsgrupper, the Örebro model). Every /api/v1 endpoint except openapi.json needs a bearer JWT.",
-    ),
-    components(schemas(Problem, FieldError)),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "reference", description = "Partnership areas and the agency registry"),
-        (name = "cases", description = "Cases (ärenden): open, read, list, update; who can read them and who did"),
-        (name = "consent", description = "Consent (samtycke) of the young person and the guardians"),
-        (name = "plans", description = "The joint implementation plan (gemensam genomförandeplan): goals, measures, versions, agreement, follow-ups"),
-        (name = "notes", description = "Notes (anteckningar), by category of the author's agency"),
-        (name = "statistics", description = "Per-area counts for the steering group, small counts withheld"),
-        (name = "audit", description = "The audit log: search, export, verification, checkpoints, anomalies"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut OpenApiDocument) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The OpenAPI 3.1 document, generated from the same handler registration the app uses. Built
-/// on each call: the server keeps only its serialised form ([`openapi_json`]) and the route
-/// table, not the document (it is several megabytes of small allocations).
-pub fn openapi_document() -> OpenApiDocument {
-    let (_, mut document) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .service(utoipa_actix_web::scope("/api/v1").configure(api::configure))
-        .split_for_parts();
-    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    complete_operations(&mut document);
-    document
-}
-
-/// The document as served at [`OPENAPI_PATH`], serialised once.
-pub fn openapi_json() -> &'static [u8] {
-    static JSON: OnceLock<Vec<u8>> = OnceLock::new();
-    JSON.get_or_init(|| serde_json::to_vec(&openapi_document()).unwrap_or_default())
-}
-
-async fn serve_openapi() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("application/json")
-        .body(web::Bytes::from_static(openapi_json()))
-}
-
-/// What every operation under `/api/v1` may answer besides its own results, added to each so
-/// that a client (or a fuzzer) finds every status it can meet in the document: ids in paths
-/// are UUIDs, and any request may be refused for its token (401, 403 `unknown_agency`), its
-/// pace (429), a malformed id or query (400) or an unavailable store (503); a request with a
-/// body may also meet 408, 413, 415 and 422.
-fn complete_operations(document: &mut OpenApiDocument) {
-    use utoipa::openapi::path::{Operation, ParameterIn};
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
-
-    let problem = |description: &str| {
-        ResponseBuilder::new().description(description).content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
-    };
-    let common = [
-        (
-            "400",
-            problem("A path id or query parameter is malformed (bad_request)"),
-        ),
-        (
-            "401",
-            problem("No valid token (unauthenticated)").header(
-                "WWW-Authenticate",
-                HeaderBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                    .build(),
-            ),
-        ),
-        (
-            "403",
-            problem(
-                "The role or agency may not do this (forbidden, consent_required, unknown_agency)",
-            ),
-        ),
-        (
-            "429",
-            problem("Too many requests from this user (rate_limited)").header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
-                    .description(Some("Seconds to wait"))
-                    .build(),
-            ),
-        ),
-        (
-            "503",
-            problem("Database or audit log unavailable; nothing disclosed or changed"),
-        ),
-    ];
-    let with_body = [
-        (
-            "408",
-            problem("The body did not arrive in time (request_timeout)"),
-        ),
-        (
-            "413",
-            problem("The body is over 256 KiB (payload_too_large)"),
-        ),
-        (
-            "415",
-            problem("The body is not application/json (unsupported_media_type)"),
-        ),
-        (
-            "422",
-            problem("Well-formed JSON that breaks a rule (validation_failed)"),
-        ),
-    ];
-    let common = common.map(|(status, response)| (status, response.build()));
-    let with_body = with_body.map(|(status, response)| (status, response.build()));
-    let uuid = || {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-            .build()
-    };
-    for (path, item) in document.paths.paths.iter_mut() {
-        if !path.starts_with("/api/v1/") || path == OPENAPI_PATH {
-            continue;
-        }
-        let operations: [&mut Option<Operation>; 5] = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            for parameter in operation.parameters.iter_mut().flatten() {
-                if let RefOr::T(parameter) = parameter {
-                    let is_id = parameter.parameter_in == ParameterIn::Path
-                        && (parameter.name == "id" || parameter.name.ends_with("_id"));
-                    if is_id {
-                        parameter.schema = Some(uuid().into());
-                    }
-                }
-            }
-            let extra = common.iter().chain(
-                with_body
-                    .iter()
-                    .filter(|_| operation.request_body.is_some()),
-            );
-            for (status, response) in extra {
-                operation
-                    .responses
-                    .responses
-                    .entry((*status).to_owned())
-                    .or_insert_with(|| RefOr::T(response.clone()));
-            }
-        }
-    }
-}
-
-/// Every route the service answers, with its methods (for 405 and `Allow`).
-fn route_table() -> &'static [(ResourceDef, Vec<Method>)] {
-    static TABLE: OnceLock<Vec<(ResourceDef, Vec<Method>)>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table: Vec<(ResourceDef, Vec<Method>)> = [
-            "/healthz",
-            "/readyz",
-            "/metrics",
-            OPENAPI_PATH,
-            "/docs",
-            "/docs/{_:.*}",
-        ]
-        .into_iter()
-        .map(|path| (ResourceDef::new(path), vec![Method::GET]))
-        .collect();
-        for (path, item) in &openapi_document().paths.paths {
-            let methods = [
-                (Method::GET, item.get.is_some()),
-                (Method::PUT, item.put.is_some()),
-                (Method::POST, item.post.is_some()),
-                (Method::DELETE, item.delete.is_some()),
-                (Method::PATCH, item.patch.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(method, present)| present.then_some(method))
-            .collect();
-            table.push((ResourceDef::new(path.as_str()), methods));
-        }
-        table
-    })
-}
-
-/// The methods a path is served with; empty when no route has that path.
-pub fn allowed_methods(path: &str) -> Vec<Method> {
-    let mut methods: Vec<Method> = route_table()
-        .iter()
-        .filter(|(definition, _)| definition.is_match(path))
-        .flat_map(|(_, methods)| methods.iter().cloned())
-        .collect();
-    methods.dedup();
-    methods
-}
 
 /// Headers on every response the application makes: nothing is cached, sniffed, framed,
 /// embedded by another origin or sent as a referrer; browsers keep to HTTPS once they have seen
@@ -307,40 +77,40 @@ pub fn build_app(
         .service(
             web::resource("/healthz")
                 .route(web::get().to(ops::healthz))
-                .default_service(web::to(ops::unmatched)),
+                .default_service(web::to(openapi::unmatched)),
         )
         .service(
             web::resource("/readyz")
                 .route(web::get().to(ops::readyz))
-                .default_service(web::to(ops::unmatched)),
+                .default_service(web::to(openapi::unmatched)),
         )
         .service(
             web::resource("/metrics")
                 .route(web::get().to(ops::metrics))
-                .default_service(web::to(ops::unmatched)),
+                .default_service(web::to(openapi::unmatched)),
         )
         .service(
             web::resource("/docs")
                 .route(web::get().to(ops::docs_redirect))
-                .default_service(web::to(ops::unmatched)),
+                .default_service(web::to(openapi::unmatched)),
         )
         .service(
             web::resource(OPENAPI_PATH)
-                .route(web::get().to(serve_openapi))
-                .default_service(web::to(ops::unmatched)),
+                .route(web::get().to(openapi::serve))
+                .default_service(web::to(openapi::unmatched)),
         )
         .service(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
         )
         .service(
             web::scope("/api/v1")
-                .wrap(middleware::from_fn(crate::audit::middleware::fallback))
+                .wrap(middleware::from_fn(crate::api::fallback::fallback))
                 .configure(|cfg| {
                     api::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(
                         cfg,
                     ));
                 })
-                .default_service(web::to(ops::unmatched)),
+                .default_service(web::to(openapi::unmatched)),
         )
-        .default_service(web::to(ops::unmatched))
+        .default_service(web::to(openapi::unmatched))
 }

@@ -1,28 +1,12 @@
-//! Every error a client can see, as RFC 9457 problem+json with a machine-readable `code`
-//! (API.md §3). Database, pool and internal failures never show their text to a client: they
-//! are logged (without personal data) and answered as `unavailable` or `internal`.
+//! Every way a unit of work can end other than in success, with the `code`, status and
+//! problem+json body a client sees (API.md §3), free of the HTTP framework: the API and the
+//! pages turn it into a response (`api::problem`), the audit event records its status and
+//! code. Database, pool and internal failures never show their text to a client: they are
+//! logged (without personal data) and answered as `unavailable` or `internal`.
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-/// One broken rule of a well-formed request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// Dotted path of the field, e.g. `youth.personal_number` or `guardians[0].has_custody`.
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -40,7 +24,7 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("this resource does not accept that method")]
-    MethodNotAllowed(Vec<Method>),
+    MethodNotAllowed(Vec<&'static str>),
     #[error("{0}")]
     Conflict(String),
     #[error("If-Match does not match the current ETag")]
@@ -80,6 +64,27 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// The HTTP status this answer carries (also recorded in the audit event).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) | Self::ConsentRequired(_) | Self::UnknownAgency => 403,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::Conflict(_) => 409,
+            Self::PreconditionFailed => 412,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::RequestTimeout => 408,
+            Self::Validation(_) => 422,
+            Self::PreconditionRequired => 428,
+            Self::RateLimited { .. } => 429,
+            Self::Unavailable => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
@@ -129,7 +134,7 @@ impl ApiError {
         Problem {
             kind: format!("urn:sig-register:problem:{code}"),
             title: self.title().to_owned(),
-            status: self.status_code().as_u16(),
+            status: self.status(),
             detail: self.to_string(),
             code: code.to_owned(),
             errors: match self {
@@ -144,55 +149,9 @@ impl ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::ConsentRequired(_) | Self::UnknownAgency => {
-                StatusCode::FORBIDDEN
-            }
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(message) = self {
-            tracing::error!(error = %message, "internal error");
-        }
-        let mut response = HttpResponse::build(self.status_code());
-        response.content_type("application/problem+json");
-        match self {
-            Self::Unauthenticated(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            Self::RateLimited { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-            }
-            Self::MethodNotAllowed(allowed) => {
-                let list = allowed
-                    .iter()
-                    .map(Method::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if let Ok(value) = HeaderValue::from_str(&list) {
-                    response.insert_header((header::ALLOW, value));
-                }
-            }
-            _ => {}
-        }
-        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+impl From<crate::audit::log::NotRecorded> for ApiError {
+    fn from(_: crate::audit::log::NotRecorded) -> Self {
+        Self::Unavailable
     }
 }
 
@@ -207,11 +166,5 @@ impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(error: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %error, "no database connection");
         Self::Unavailable
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(_: actix_web::error::BlockingError) -> Self {
-        Self::Internal("a unit of work panicked or its thread pool is gone".to_owned())
     }
 }

@@ -4,24 +4,26 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod access;
 pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod repo;
-pub mod retention;
+pub mod server;
 pub mod state;
 pub mod telemetry;
-pub mod unit;
+pub mod work;
 
 pub use app::build_app;

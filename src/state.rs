@@ -4,8 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::audit::witness::Witness;
-use crate::audit::writer::AuditWriter;
+use crate::audit::log::AuditLog;
 use crate::auth::Authenticator;
 use crate::authz::PolicyEngine;
 use crate::clock::SharedClock;
@@ -40,15 +39,13 @@ pub struct StateInner {
     pub crypto: FieldCrypto,
     pub clock: SharedClock,
     pub metrics: Metrics,
-    /// The newest committed audit head, written outside the database.
-    pub witness: Witness,
-    /// Group commit of the audit events of reads.
-    pub audit_writer: AuditWriter,
+    /// The one door to the audit log (group commit of reads, the witness file, checkpoints).
+    pub audit: AuditLog,
     /// Requests per user.
     pub rate_limits: RateLimits,
     /// The callers' agencies, as found in the database.
     pub agencies: crate::repo::reference::KnownAgencies,
-    /// Turns for the work of reads (see [`crate::unit::read`]).
+    /// Turns for the work of reads (see [`crate::work::read`]).
     pub read_slots: tokio::sync::Semaphore,
 }
 
@@ -85,9 +82,8 @@ impl AppState {
                 ..PoolSettings::default()
             },
         )?;
-        let witness = Witness::new(config.data_dir.clone());
-        let audit_writer =
-            AuditWriter::start(url.clone(), keys.audit.clone()).map_err(StartError::Thread)?;
+        let audit = AuditLog::start(url.clone(), keys.audit.clone(), config.data_dir.clone())
+            .map_err(StartError::Thread)?;
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);
         let rate_limits = RateLimits::new(config.rate_limit_per_second, config.rate_limit_burst);
         let read_slots = match config.read_concurrency {
@@ -104,8 +100,7 @@ impl AppState {
             crypto,
             clock,
             metrics: Metrics::new(),
-            witness,
-            audit_writer,
+            audit,
             agencies: Default::default(),
             read_slots: tokio::sync::Semaphore::new(read_slots),
         })))

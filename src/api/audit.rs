@@ -1,7 +1,6 @@
 //! The auditor's API (API.md §10): search, streamed export, verification, checkpoints and the
 //! anomaly review. Each request is itself audited, before anything is disclosed.
 
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
 use actix_web::{get, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,7 +20,7 @@ use crate::clock::rfc3339_naive;
 use crate::db::DbConn;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-use crate::unit;
+use crate::work;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
@@ -140,23 +139,17 @@ pub async fn search(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let page = unit::read(
-        &req,
-        actor,
-        Action::AuditSearch,
-        StatusCode::OK,
-        move |unit| {
-            unit.authorize(Action::AuditSearch, Resource::AuditLog)?;
-            let (filter, limit, after) = (query.filter()?, query.limit()?, query.cursor()?);
-            let mut items = query::search(unit.conn, &filter, after, limit + 1)?;
-            let more = items.len() as i64 > limit;
-            items.truncate(usize::try_from(limit).unwrap_or(0));
-            let next_cursor = more
-                .then(|| items.last().map(|e| e.seq.to_string()))
-                .flatten();
-            Ok(EventPage { items, next_cursor })
-        },
-    )
+    let page = work::read(super::call(&req, actor)?, 200, move |unit| {
+        unit.authorize(Action::AuditSearch, Resource::AuditLog)?;
+        let (filter, limit, after) = (query.filter()?, query.limit()?, query.cursor()?);
+        let mut items = query::search(unit.conn, &filter, after, limit + 1)?;
+        let more = items.len() as i64 > limit;
+        items.truncate(usize::try_from(limit).unwrap_or(0));
+        let next_cursor = more
+            .then(|| items.last().map(|e| e.seq.to_string()))
+            .flatten();
+        Ok(EventPage { items, next_cursor })
+    })
     .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -181,21 +174,15 @@ pub async fn export(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (filter, format) = unit::read(
-        &req,
-        actor,
-        Action::AuditExport,
-        StatusCode::OK,
-        move |unit| {
-            unit.authorize(Action::AuditExport, Resource::AuditLog)?;
-            let format = Format::parse(query.format.as_deref())
-                .ok_or_else(|| ApiError::BadRequest("`format` must be ndjson or csv".to_owned()))?;
-            let mut filter = query.filter()?;
-            // The log as it stands when the export starts; later events are for a later export.
-            filter.up_to_seq = Some(chain::head(unit.conn)?.map_or(0, |(seq, _)| seq));
-            Ok((filter, format))
-        },
-    )
+    let (filter, format) = work::read(super::call(&req, actor)?, 200, move |unit| {
+        unit.authorize(Action::AuditExport, Resource::AuditLog)?;
+        let format = Format::parse(query.format.as_deref())
+            .ok_or_else(|| ApiError::BadRequest("`format` must be ndjson or csv".to_owned()))?;
+        let mut filter = query.filter()?;
+        // The log as it stands when the export starts; later events are for a later export.
+        filter.up_to_seq = Some(chain::head(unit.conn)?.map_or(0, |(seq, _)| seq));
+        Ok((filter, format))
+    })
     .await?;
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -263,7 +250,7 @@ pub fn export_stream(
 )]
 #[get("/audit/verify")]
 pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
-    unit::read(&req, actor, Action::AuditVerify, StatusCode::OK, |unit| {
+    work::read(super::call(&req, actor)?, 200, |unit| {
         unit.authorize(Action::AuditVerify, Resource::AuditLog)
             .map(|_| ())
     })
@@ -318,16 +305,10 @@ pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse,
         .app_data::<web::Data<AppState>>()
         .map(|d| d.get_ref().clone())
         .ok_or(ApiError::Unavailable)?;
-    let items = unit::read(
-        &req,
-        actor,
-        Action::AuditCheckpoints,
-        StatusCode::OK,
-        |unit| {
-            unit.authorize(Action::AuditCheckpoints, Resource::AuditLog)?;
-            Ok(chain::checkpoints(unit.conn)?)
-        },
-    )
+    let items = work::read(super::call(&req, actor)?, 200, |unit| {
+        unit.authorize(Action::AuditCheckpoints, Resource::AuditLog)?;
+        Ok(chain::checkpoints(unit.conn)?)
+    })
     .await?;
     let items: Vec<_> = items
         .iter()
@@ -378,19 +359,13 @@ pub async fn anomalies(
     let threshold = req
         .app_data::<web::Data<AppState>>()
         .map_or(30, |s| s.config.anomaly_distinct_cases);
-    let found = unit::read(
-        &req,
-        actor,
-        Action::AuditAnomalies,
-        StatusCode::OK,
-        move |unit| {
-            unit.authorize(Action::AuditAnomalies, Resource::AuditLog)?;
-            let to = parse_time("to", query.to.as_deref())?.unwrap_or_else(|| unit.now.naive_utc());
-            let from = parse_time("from", query.from.as_deref())?
-                .unwrap_or(to - chrono::Duration::days(30));
-            Ok(query::anomalies(unit.conn, from, to, threshold)?)
-        },
-    )
+    let found = work::read(super::call(&req, actor)?, 200, move |unit| {
+        unit.authorize(Action::AuditAnomalies, Resource::AuditLog)?;
+        let to = parse_time("to", query.to.as_deref())?.unwrap_or_else(|| unit.now.naive_utc());
+        let from =
+            parse_time("from", query.from.as_deref())?.unwrap_or(to - chrono::Duration::days(30));
+        Ok(query::anomalies(unit.conn, from, to, threshold)?)
+    })
     .await?;
     let per_actor = |rows: &[(String, Option<String>, i64)]| {
         rows.iter()

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, CaseSlice, PROTECTED_CONTACT, REFERRAL};
 use crate::api::extract::{path_id, ApiJson};
 use crate::audit::Action;
 use crate::auth::Actor;
@@ -15,10 +14,11 @@ use crate::authz::{Context, Resource};
 use crate::clock::rfc3339_naive;
 use crate::domain::personal_number::{self, age_on};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::jobs::retention;
 use crate::repo::cases::{self as repo, CaseChanges, CaseFilter, CaseRow, GuardianRow};
 use crate::repo::reference as reference_repo;
-use crate::retention;
-use crate::unit::{self, Unit};
+use crate::work::access::{self, CaseSlice, PROTECTED_CONTACT, REFERRAL};
+use crate::work::{self, Unit};
 
 const MAX_NAME: usize = 100;
 const MAX_CONTACT: usize = 300;
@@ -328,16 +328,10 @@ pub async fn create(
     body: ApiJson<NewCase>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let view = unit::run(
-        &req,
-        actor,
-        Action::CaseCreate,
-        StatusCode::CREATED,
-        move |unit| {
-            unit.authorize(Action::CaseCreate, Resource::Cases)?;
-            create_case(unit, input)
-        },
-    )
+    let view = work::run(super::call(&req, actor)?, 201, move |unit| {
+        unit.authorize(Action::CaseCreate, Resource::Cases)?;
+        create_case(unit, input)
+    })
     .await?;
     Ok(case_response(StatusCode::CREATED, view))
 }
@@ -578,7 +572,7 @@ pub async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let view = unit::read(&req, actor, Action::CaseRead, StatusCode::OK, move |unit| {
+    let view = work::read(super::call(&req, actor)?, 200, move |unit| {
         let slice = access::load(unit, &id)?;
         let visible = unit.require_some_category(&slice)?;
         unit.audit.categories = visible.iter().map(|c| c.to_string()).collect();
@@ -608,7 +602,7 @@ pub async fn list(
     query: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let page = unit::read(&req, actor, Action::CaseList, StatusCode::OK, move |unit| {
+    let page = work::read(super::call(&req, actor)?, 200, move |unit| {
         unit.authorize(Action::CaseList, Resource::Cases)?;
         list_cases(unit, query)
     })
@@ -736,21 +730,15 @@ pub async fn update(
     let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let input = body.into_inner();
-    let view = unit::run(
-        &req,
-        actor,
-        Action::CaseUpdate,
-        StatusCode::OK,
-        move |unit| {
-            let slice = access::load(unit, &id)?;
-            unit.require(Action::CaseUpdate, &slice, &Context::default())?;
-            let expected = expected?;
-            if expected != slice.row.version {
-                return Err(ApiError::PreconditionFailed);
-            }
-            update_case(unit, slice, input)
-        },
-    )
+    let view = work::run(super::call(&req, actor)?, 200, move |unit| {
+        let slice = access::load(unit, &id)?;
+        unit.require(Action::CaseUpdate, &slice, &Context::default())?;
+        let expected = expected?;
+        if expected != slice.row.version {
+            return Err(ApiError::PreconditionFailed);
+        }
+        update_case(unit, slice, input)
+    })
     .await?;
     Ok(case_response(StatusCode::OK, view))
 }

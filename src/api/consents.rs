@@ -1,13 +1,11 @@
 //! Consent (API.md §6): recorded, listed and revoked by the owner agency's social secretaries.
 
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use crate::access::{self, CaseSlice};
 use crate::api::extract::{path_id, ApiJson};
 use crate::audit::Action;
 use crate::auth::Actor;
@@ -20,7 +18,8 @@ use crate::domain::personal_number;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::repo::cases::{self as repo, Consent, ConsentRow, PartyRow};
 use crate::repo::reference as reference_repo;
-use crate::unit::{self, Unit};
+use crate::work::access::{self, CaseSlice};
+use crate::work::{self, Unit};
 
 /// One party's decision.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -127,17 +126,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
     let input = body.into_inner();
-    let view = unit::run(
-        &req,
-        actor,
-        Action::ConsentCreate,
-        StatusCode::CREATED,
-        move |unit| {
-            let slice = access::load(unit, &id)?;
-            unit.require(Action::ConsentCreate, &slice, &Context::default())?;
-            record(unit, &slice, input)
-        },
-    )
+    let view = work::run(super::call(&req, actor)?, 201, move |unit| {
+        let slice = access::load(unit, &id)?;
+        unit.require(Action::ConsentCreate, &slice, &Context::default())?;
+        record(unit, &slice, input)
+    })
     .await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -152,7 +145,7 @@ fn record(unit: &mut Unit<'_>, slice: &CaseSlice, input: NewConsent) -> Result<V
         .row
         .youth_personal_number
         .as_ref()
-        .ok_or_else(|| ApiError::Conflict(crate::retention::ERASED.to_owned()))?;
+        .ok_or_else(|| ApiError::Conflict(crate::jobs::retention::ERASED.to_owned()))?;
     let number = unit
         .crypto()
         .open_str(sealed, &format!("cases.youth_personal_number:{case_id}"))
@@ -277,21 +270,15 @@ pub async fn list(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let items = unit::read(
-        &req,
-        actor,
-        Action::ConsentList,
-        StatusCode::OK,
-        move |unit| {
-            let slice = access::load(unit, &id)?;
-            unit.require(Action::ConsentList, &slice, &Context::default())?;
-            let today = unit.today();
-            Ok(repo::consents_of(unit.conn, &id)?
-                .iter()
-                .map(|c| consent_view(c, today))
-                .collect::<Vec<_>>())
-        },
-    )
+    let items = work::read(super::call(&req, actor)?, 200, move |unit| {
+        let slice = access::load(unit, &id)?;
+        unit.require(Action::ConsentList, &slice, &Context::default())?;
+        let today = unit.today();
+        Ok(repo::consents_of(unit.conn, &id)?
+            .iter()
+            .map(|c| consent_view(c, today))
+            .collect::<Vec<_>>())
+    })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
@@ -324,7 +311,7 @@ pub async fn revoke(
     let id = path_id(&id, "case")?;
     let consent_id = path_id(&consent_id, "consent")?;
     let input = body.into_inner();
-    let view = unit::run(&req, actor, Action::ConsentRevoke, StatusCode::OK, move |unit| {
+    let view = work::run(super::call(&req, actor)?, 200, move |unit| {
         let slice = access::load(unit, &id)?;
         unit.require(Action::ConsentRevoke, &slice, &Context::default())?;
         unit.audit.consent_id = Some(consent_id.clone());

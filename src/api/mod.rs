@@ -4,13 +4,61 @@ pub mod audit;
 pub mod cases;
 pub mod consents;
 pub mod extract;
+pub mod fallback;
 pub mod notes;
 pub mod ops;
 pub mod plans;
+pub mod problem;
 pub mod reference;
 pub mod stats;
 
+use actix_web::{web, HttpMessage, HttpRequest};
 use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::audit::Action;
+use crate::auth::Actor;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::telemetry::RequestId;
+use crate::work::{Call, RequestMeta};
+
+/// Marks a request whose audit event was written (or attempted) by a unit of work, so the
+/// [`fallback`] does not write a second one.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditRecorded;
+
+/// The request fields an event records: never the query string (it may hold a personal number).
+pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    RequestMeta {
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.to_string()),
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+    }
+}
+
+/// The application a request runs in.
+pub fn state(req: &HttpRequest) -> Result<AppState, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|data| data.get_ref().clone())
+        .ok_or_else(|| ApiError::Internal("application state is not registered".to_owned()))
+}
+
+/// The audited call a request makes, its action taken from the route
+/// ([`crate::openapi::action_for`]). The request is marked as audited here: the unit of work
+/// writes its event, the fallback does not.
+pub fn call(req: &HttpRequest, actor: Actor) -> Result<Call, ApiError> {
+    let action = Action::of_route(req.method().as_str(), req.match_pattern().as_deref());
+    req.extensions_mut().insert(AuditRecorded);
+    Ok(Call {
+        state: state(req)?,
+        actor,
+        action,
+        meta: request_meta(req),
+    })
+}
 
 /// Registers every `/api/v1` handler. The same function feeds the running app and the OpenAPI
 /// document, so a handler cannot be served without being documented.

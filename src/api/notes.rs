@@ -1,12 +1,10 @@
 //! Notes (API.md §9), who can read a case now (§7) and the access-log extract (§10).
 
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use crate::access;
 use crate::api::extract::{path_id, ApiJson};
 use crate::audit::{query, Action};
 use crate::auth::{Actor, Role};
@@ -16,7 +14,8 @@ use crate::domain::consent::{note_category, CATEGORIES};
 use crate::error::{ApiError, Problem};
 use crate::repo::cases::{self as repo, NoteRow};
 use crate::repo::reference as reference_repo;
-use crate::unit::{self, Unit};
+use crate::work::access;
+use crate::work::{self, Unit};
 
 pub const MAX_NOTE_CHARS: usize = 20_000;
 
@@ -68,42 +67,36 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
     let input = body.into_inner();
-    let view = unit::run(
-        &req,
-        actor,
-        Action::NoteCreate,
-        StatusCode::CREATED,
-        move |unit| {
-            let slice = access::load(unit, &id)?;
-            unit.require(Action::NoteCreate, &slice, &Context::default())?;
-            crate::retention::refuse_changes(&slice.row)?;
-            let length = input.text.chars().count();
-            if input.text.trim().is_empty() || length > MAX_NOTE_CHARS {
-                return Err(ApiError::validation(
-                    "text",
-                    format!("must be 1–{MAX_NOTE_CHARS} characters (is {length})"),
-                ));
-            }
-            let category = note_category(&unit.agency.kind);
-            let note_id = uuid::Uuid::now_v7().to_string();
-            let note = NoteRow {
-                id: note_id.clone(),
-                case_id: id.clone(),
-                category: category.to_owned(),
-                agency: unit.actor.agency.clone(),
-                author_sub: unit.actor.sub.clone(),
-                author_name: unit.actor.name.clone(),
-                created_at: crate::audit::to_micros(unit.now),
-                text: unit
-                    .crypto()
-                    .seal_str(&input.text, &format!("notes.text:{note_id}"))
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-            };
-            repo::insert_note(unit.conn, &note)?;
-            unit.audit.categories = vec![category.to_owned()];
-            note_view(unit, &note)
-        },
-    )
+    let view = work::run(super::call(&req, actor)?, 201, move |unit| {
+        let slice = access::load(unit, &id)?;
+        unit.require(Action::NoteCreate, &slice, &Context::default())?;
+        crate::jobs::retention::refuse_changes(&slice.row)?;
+        let length = input.text.chars().count();
+        if input.text.trim().is_empty() || length > MAX_NOTE_CHARS {
+            return Err(ApiError::validation(
+                "text",
+                format!("must be 1–{MAX_NOTE_CHARS} characters (is {length})"),
+            ));
+        }
+        let category = note_category(&unit.agency.kind);
+        let note_id = uuid::Uuid::now_v7().to_string();
+        let note = NoteRow {
+            id: note_id.clone(),
+            case_id: id.clone(),
+            category: category.to_owned(),
+            agency: unit.actor.agency.clone(),
+            author_sub: unit.actor.sub.clone(),
+            author_name: unit.actor.name.clone(),
+            created_at: crate::audit::to_micros(unit.now),
+            text: unit
+                .crypto()
+                .seal_str(&input.text, &format!("notes.text:{note_id}"))
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        };
+        repo::insert_note(unit.conn, &note)?;
+        unit.audit.categories = vec![category.to_owned()];
+        note_view(unit, &note)
+    })
     .await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -129,7 +122,7 @@ pub async fn list(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let items = unit::read(&req, actor, Action::NoteList, StatusCode::OK, move |unit| {
+    let items = work::read(super::call(&req, actor)?, 200, move |unit| {
         let slice = access::load(unit, &id)?;
         // May the caller read the notes of this case at all (their own agency's, at least)?
         let own = note_category(&unit.agency.kind);
@@ -192,7 +185,7 @@ pub async fn access_explained(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let body = unit::read(&req, actor, Action::AccessRead, StatusCode::OK, move |unit| {
+    let body = work::read(super::call(&req, actor)?, 200, move |unit| {
         let slice = access::load(unit, &id)?;
         unit.require(Action::AccessRead, &slice, &Context::default())?;
         let resource = slice.resource();
@@ -258,31 +251,25 @@ pub async fn access_log(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let body = unit::read(
-        &req,
-        actor,
-        Action::AccessLogRead,
-        StatusCode::OK,
-        move |unit| {
-            let slice = access::load(unit, &id)?;
-            unit.require(Action::AccessLogRead, &slice, &Context::default())?;
-            // The extract discloses who accessed the case, not the case's data.
-            unit.audit.case_ids.clear();
-            let items: Vec<Value> = query::access_log(unit.conn, &id)?
-                .into_iter()
-                .map(|entry| {
-                    json!({
-                        "at": rfc3339_naive(&entry.at),
-                        "agency": entry.agency,
-                        "role": entry.roles,
-                        "action": entry.action,
-                        "outcome": entry.outcome,
-                    })
+    let body = work::read(super::call(&req, actor)?, 200, move |unit| {
+        let slice = access::load(unit, &id)?;
+        unit.require(Action::AccessLogRead, &slice, &Context::default())?;
+        // The extract discloses who accessed the case, not the case's data.
+        unit.audit.case_ids.clear();
+        let items: Vec<Value> = query::access_log(unit.conn, &id)?
+            .into_iter()
+            .map(|entry| {
+                json!({
+                    "at": rfc3339_naive(&entry.at),
+                    "agency": entry.agency,
+                    "role": entry.roles,
+                    "action": entry.action,
+                    "outcome": entry.outcome,
                 })
-                .collect();
-            Ok(json!({ "case_id": id, "items": items }))
-        },
-    )
+            })
+            .collect();
+        Ok(json!({ "case_id": id, "items": items }))
+    })
     .await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
@@ -46,14 +46,4 @@ pub async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/docs/"))
         .finish()
-}
-
-/// Unknown routes: 405 with `Allow` when the path exists with other methods, else 404.
-pub async fn unmatched(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let allowed = crate::app::allowed_methods(req.path());
-    Err(if allowed.is_empty() {
-        ApiError::NotFound("there is no such resource".to_owned())
-    } else {
-        ApiError::MethodNotAllowed(allowed)
-    })
 }

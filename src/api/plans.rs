@@ -3,7 +3,6 @@
 //! `If-Match` and makes a new version; of concurrent writers with the same ETag exactly one wins.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -11,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use crate::access::{self, CaseSlice};
 use crate::api::cases::if_match;
 use crate::api::extract::{path_id, ApiJson};
 use crate::audit::Action;
@@ -21,7 +19,8 @@ use crate::clock::{rfc3339, rfc3339_naive};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::repo::plans::{self as repo, MeasureIndexRow, PlanVersionRow};
 use crate::repo::reference as reference_repo;
-use crate::unit::{self, Unit};
+use crate::work::access::{self, CaseSlice};
+use crate::work::{self, Unit};
 
 const MEASURE_STATUSES: [&str; 4] = ["planned", "ongoing", "done", "cancelled"];
 const MAX_GOALS: usize = 50;
@@ -122,7 +121,7 @@ fn open(unit: &Unit<'_>, row: PlanVersionRow) -> Result<Plan, ApiError> {
     let sealed = row
         .content
         .as_ref()
-        .ok_or_else(|| ApiError::NotFound(crate::retention::ERASED.to_owned()))?;
+        .ok_or_else(|| ApiError::NotFound(crate::jobs::retention::ERASED.to_owned()))?;
     let bytes = unit
         .crypto()
         .open(sealed, &aad(&row.case_id, row.version))
@@ -200,7 +199,9 @@ fn writable(
     unit.audit.categories = vec!["plan".to_owned()];
     if slice.row.erased_at.is_some() {
         unit.require(action, &slice, &Context::default())?;
-        return Err(ApiError::Conflict(crate::retention::ERASED.to_owned()));
+        return Err(ApiError::Conflict(
+            crate::jobs::retention::ERASED.to_owned(),
+        ));
     }
     let plan = current(unit, id)?;
     let context = context(&plan)?;
@@ -297,7 +298,7 @@ pub async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let plan = unit::read(&req, actor, Action::PlanRead, StatusCode::OK, move |unit| {
+    let plan = work::read(super::call(&req, actor)?, 200, move |unit| {
         readable(unit, &id)?;
         Ok(view(&current(unit, &id)?))
     })
@@ -334,131 +335,125 @@ pub async fn replace(
     let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let input = body.into_inner();
-    let plan = unit::run(
-        &req,
-        actor,
-        Action::PlanUpdate,
-        StatusCode::OK,
-        move |unit| {
-            let (_, mut plan) = writable(unit, &id, expected, Action::PlanUpdate, |_| {
-                Ok(Context::default())
-            })?;
-            let mut errors = Vec::new();
-            if input.goals.len() > MAX_GOALS {
+    let plan = work::run(super::call(&req, actor)?, 200, move |unit| {
+        let (_, mut plan) = writable(unit, &id, expected, Action::PlanUpdate, |_| {
+            Ok(Context::default())
+        })?;
+        let mut errors = Vec::new();
+        if input.goals.len() > MAX_GOALS {
+            errors.push(FieldError::new(
+                "goals",
+                format!("at most {MAX_GOALS} goals"),
+            ));
+        }
+        for (i, goal) in input.goals.iter().enumerate() {
+            text(&mut errors, format!("goals[{i}]"), goal, MAX_LONG);
+        }
+        if input.measures.len() > MAX_MEASURES {
+            errors.push(FieldError::new(
+                "measures",
+                format!("at most {MAX_MEASURES} measures"),
+            ));
+        }
+        let agencies: Vec<String> = reference_repo::agencies(unit.conn)?
+            .into_iter()
+            .map(|a| a.slug)
+            .collect();
+        let now = rfc3339(&unit.now);
+        let mut measures = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, m) in input.measures.iter().enumerate() {
+            let field = |name: &str| format!("measures[{i}].{name}");
+            if !agencies.contains(&m.agency) {
                 errors.push(FieldError::new(
-                    "goals",
-                    format!("at most {MAX_GOALS} goals"),
+                    field("agency"),
+                    "is not a registered agency",
                 ));
             }
-            for (i, goal) in input.goals.iter().enumerate() {
-                text(&mut errors, format!("goals[{i}]"), goal, MAX_LONG);
-            }
-            if input.measures.len() > MAX_MEASURES {
-                errors.push(FieldError::new(
-                    "measures",
-                    format!("at most {MAX_MEASURES} measures"),
-                ));
-            }
-            let agencies: Vec<String> = reference_repo::agencies(unit.conn)?
-                .into_iter()
-                .map(|a| a.slug)
-                .collect();
-            let now = rfc3339(&unit.now);
-            let mut measures = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for (i, m) in input.measures.iter().enumerate() {
-                let field = |name: &str| format!("measures[{i}].{name}");
-                if !agencies.contains(&m.agency) {
+            text(
+                &mut errors,
+                field("responsible_name"),
+                &m.responsible_name,
+                MAX_SHORT,
+            );
+            text(&mut errors, field("description"), &m.description, MAX_LONG);
+            if let (Some(starts), Some(due)) = (m.starts_on, m.due_on) {
+                if due < starts {
                     errors.push(FieldError::new(
-                        field("agency"),
-                        "is not a registered agency",
+                        field("due_on"),
+                        "must not be before starts_on",
                     ));
                 }
-                text(
-                    &mut errors,
-                    field("responsible_name"),
-                    &m.responsible_name,
-                    MAX_SHORT,
-                );
-                text(&mut errors, field("description"), &m.description, MAX_LONG);
-                if let (Some(starts), Some(due)) = (m.starts_on, m.due_on) {
-                    if due < starts {
-                        errors.push(FieldError::new(
-                            field("due_on"),
-                            "must not be before starts_on",
-                        ));
+            }
+            let status = m.status.clone().unwrap_or_else(|| "planned".to_owned());
+            status_rule(&mut errors, field("status"), &status);
+            if m.progress_note
+                .as_deref()
+                .is_some_and(|n| n.chars().count() > MAX_LONG)
+            {
+                errors.push(FieldError::new(
+                    field("progress_note"),
+                    format!("must be at most {MAX_LONG} characters"),
+                ));
+            }
+            let previous = match &m.id {
+                Some(id) => match plan.content.measures.iter().find(|p| &p.id == id) {
+                    Some(previous) if seen.insert(id.clone()) => Some(previous.clone()),
+                    Some(_) => {
+                        errors.push(FieldError::new(field("id"), "appears twice"));
+                        None
                     }
-                }
-                let status = m.status.clone().unwrap_or_else(|| "planned".to_owned());
-                status_rule(&mut errors, field("status"), &status);
-                if m.progress_note
-                    .as_deref()
-                    .is_some_and(|n| n.chars().count() > MAX_LONG)
-                {
-                    errors.push(FieldError::new(
-                        field("progress_note"),
-                        format!("must be at most {MAX_LONG} characters"),
-                    ));
-                }
-                let previous = match &m.id {
-                    Some(id) => match plan.content.measures.iter().find(|p| &p.id == id) {
-                        Some(previous) if seen.insert(id.clone()) => Some(previous.clone()),
-                        Some(_) => {
-                            errors.push(FieldError::new(field("id"), "appears twice"));
-                            None
-                        }
-                        None => {
-                            errors.push(FieldError::new(
-                                field("id"),
-                                "is not a measure of this plan; leave it out for a new measure",
-                            ));
-                            None
-                        }
-                    },
-                    None => None,
-                };
-                let measure = Measure {
-                    id: previous
-                        .as_ref()
-                        .map_or_else(|| uuid::Uuid::now_v7().to_string(), |p| p.id.clone()),
-                    agency: m.agency.clone(),
-                    responsible_name: m.responsible_name.trim().to_owned(),
-                    description: m.description.trim().to_owned(),
-                    starts_on: m.starts_on,
-                    due_on: m.due_on,
-                    status,
-                    progress_note: m
-                        .progress_note
-                        .clone()
-                        .or_else(|| previous.as_ref().and_then(|p| p.progress_note.clone())),
-                    updated_at: now.clone(),
-                };
-                // An unchanged measure keeps its own timestamp.
-                let measure = match previous {
-                    Some(p) if same_measure(&p, &measure) => p,
-                    _ => measure,
-                };
-                measures.push(measure);
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let goals: Vec<String> = input.goals.iter().map(|g| g.trim().to_owned()).collect();
-            let changed = goals != plan.content.goals
-                || measures.len() != plan.content.measures.len()
-                || measures
-                    .iter()
-                    .zip(&plan.content.measures)
-                    .any(|(a, b)| !same_measure(a, b));
-            if changed {
-                plan.status = "draft".to_owned();
-                plan.agreed_on = None;
-            }
-            plan.content.goals = goals;
-            plan.content.measures = measures;
-            save(unit, plan)
-        },
-    )
+                    None => {
+                        errors.push(FieldError::new(
+                            field("id"),
+                            "is not a measure of this plan; leave it out for a new measure",
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let measure = Measure {
+                id: previous
+                    .as_ref()
+                    .map_or_else(|| uuid::Uuid::now_v7().to_string(), |p| p.id.clone()),
+                agency: m.agency.clone(),
+                responsible_name: m.responsible_name.trim().to_owned(),
+                description: m.description.trim().to_owned(),
+                starts_on: m.starts_on,
+                due_on: m.due_on,
+                status,
+                progress_note: m
+                    .progress_note
+                    .clone()
+                    .or_else(|| previous.as_ref().and_then(|p| p.progress_note.clone())),
+                updated_at: now.clone(),
+            };
+            // An unchanged measure keeps its own timestamp.
+            let measure = match previous {
+                Some(p) if same_measure(&p, &measure) => p,
+                _ => measure,
+            };
+            measures.push(measure);
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let goals: Vec<String> = input.goals.iter().map(|g| g.trim().to_owned()).collect();
+        let changed = goals != plan.content.goals
+            || measures.len() != plan.content.measures.len()
+            || measures
+                .iter()
+                .zip(&plan.content.measures)
+                .any(|(a, b)| !same_measure(a, b));
+        if changed {
+            plan.status = "draft".to_owned();
+            plan.agreed_on = None;
+        }
+        plan.content.goals = goals;
+        plan.content.measures = measures;
+        save(unit, plan)
+    })
     .await?;
     Ok(respond(plan))
 }
@@ -509,36 +504,30 @@ pub async fn agree(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
     let expected = if_match(&req);
-    let plan = unit::run(
-        &req,
-        actor,
-        Action::PlanAgree,
-        StatusCode::OK,
-        move |unit| {
-            let (slice, mut plan) = writable(unit, &id, expected, Action::PlanAgree, |_| {
-                Ok(Context::default())
-            })?;
-            let Some(consent) = slice.active_consent() else {
-                return Err(ApiError::Conflict(
-                    "a plan is agreed only under an active consent".to_owned(),
-                ));
-            };
-            unit.audit.consent_id = Some(consent.row.id.clone());
-            if plan.version == 0 {
-                return Err(ApiError::Conflict(
-                    "there is no drafted plan to agree yet".to_owned(),
-                ));
-            }
-            if plan.status == "agreed" {
-                return Err(ApiError::Conflict(
-                    "this version of the plan is already agreed".to_owned(),
-                ));
-            }
-            plan.status = "agreed".to_owned();
-            plan.agreed_on = Some(unit.today());
-            save(unit, plan)
-        },
-    )
+    let plan = work::run(super::call(&req, actor)?, 200, move |unit| {
+        let (slice, mut plan) = writable(unit, &id, expected, Action::PlanAgree, |_| {
+            Ok(Context::default())
+        })?;
+        let Some(consent) = slice.active_consent() else {
+            return Err(ApiError::Conflict(
+                "a plan is agreed only under an active consent".to_owned(),
+            ));
+        };
+        unit.audit.consent_id = Some(consent.row.id.clone());
+        if plan.version == 0 {
+            return Err(ApiError::Conflict(
+                "there is no drafted plan to agree yet".to_owned(),
+            ));
+        }
+        if plan.status == "agreed" {
+            return Err(ApiError::Conflict(
+                "this version of the plan is already agreed".to_owned(),
+            ));
+        }
+        plan.status = "agreed".to_owned();
+        plan.agreed_on = Some(unit.today());
+        save(unit, plan)
+    })
     .await?;
     Ok(respond(plan))
 }
@@ -579,68 +568,62 @@ pub async fn update_measure(
     let measure_id = path_id(&measure_id, "measure")?;
     let expected = if_match(&req);
     let input = body.into_inner();
-    let plan = unit::run(
-        &req,
-        actor,
-        Action::PlanMeasureUpdate,
-        StatusCode::OK,
-        move |unit| {
-            let target = measure_id.clone();
-            let (_, mut plan) = writable(unit, &id, expected, Action::PlanMeasureUpdate, |plan| {
-                let measure = plan
-                    .content
-                    .measures
-                    .iter()
-                    .find(|m| m.id == target)
-                    .ok_or_else(|| {
-                        ApiError::NotFound("there is no such measure in the plan".to_owned())
-                    })?;
-                Ok(Context {
-                    measure_agency: Some(measure.agency.clone()),
-                    ..Context::default()
-                })
-            })?;
-            let mut errors = Vec::new();
-            if let Some(status) = &input.status {
-                status_rule(&mut errors, "status".to_owned(), status);
-            }
-            if input
-                .progress_note
-                .as_deref()
-                .is_some_and(|n| n.chars().count() > MAX_LONG)
-            {
-                errors.push(FieldError::new(
-                    "progress_note",
-                    format!("must be at most {MAX_LONG} characters"),
-                ));
-            }
-            if input.status.is_none() && input.progress_note.is_none() {
-                errors.push(FieldError::new(
-                    "status",
-                    "send a status, a progress_note or both",
-                ));
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            let now = rfc3339(&unit.now);
-            if let Some(measure) = plan
+    let plan = work::run(super::call(&req, actor)?, 200, move |unit| {
+        let target = measure_id.clone();
+        let (_, mut plan) = writable(unit, &id, expected, Action::PlanMeasureUpdate, |plan| {
+            let measure = plan
                 .content
                 .measures
-                .iter_mut()
-                .find(|m| m.id == measure_id)
-            {
-                if let Some(status) = input.status {
-                    measure.status = status;
-                }
-                if let Some(note) = input.progress_note {
-                    measure.progress_note = Some(note.trim().to_owned());
-                }
-                measure.updated_at = now;
+                .iter()
+                .find(|m| m.id == target)
+                .ok_or_else(|| {
+                    ApiError::NotFound("there is no such measure in the plan".to_owned())
+                })?;
+            Ok(Context {
+                measure_agency: Some(measure.agency.clone()),
+                ..Context::default()
+            })
+        })?;
+        let mut errors = Vec::new();
+        if let Some(status) = &input.status {
+            status_rule(&mut errors, "status".to_owned(), status);
+        }
+        if input
+            .progress_note
+            .as_deref()
+            .is_some_and(|n| n.chars().count() > MAX_LONG)
+        {
+            errors.push(FieldError::new(
+                "progress_note",
+                format!("must be at most {MAX_LONG} characters"),
+            ));
+        }
+        if input.status.is_none() && input.progress_note.is_none() {
+            errors.push(FieldError::new(
+                "status",
+                "send a status, a progress_note or both",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let now = rfc3339(&unit.now);
+        if let Some(measure) = plan
+            .content
+            .measures
+            .iter_mut()
+            .find(|m| m.id == measure_id)
+        {
+            if let Some(status) = input.status {
+                measure.status = status;
             }
-            save(unit, plan)
-        },
-    )
+            if let Some(note) = input.progress_note {
+                measure.progress_note = Some(note.trim().to_owned());
+            }
+            measure.updated_at = now;
+        }
+        save(unit, plan)
+    })
     .await?;
     Ok(respond(plan))
 }
@@ -674,41 +657,35 @@ pub async fn follow_up(
     let id = path_id(&id, "case")?;
     let expected = if_match(&req);
     let input = body.into_inner();
-    let plan = unit::run(
-        &req,
-        actor,
-        Action::PlanFollowUpCreate,
-        StatusCode::OK,
-        move |unit| {
-            let (_, mut plan) = writable(unit, &id, expected, Action::PlanFollowUpCreate, |_| {
-                Ok(Context::default())
-            })?;
-            let mut errors = Vec::new();
-            if input.held_on > unit.today() {
-                errors.push(FieldError::new("held_on", "must not be in the future"));
-            }
-            text(&mut errors, "summary".to_owned(), &input.summary, MAX_LONG);
-            if input
-                .next_follow_up_on
-                .is_some_and(|next| next < input.held_on)
-            {
-                errors.push(FieldError::new(
-                    "next_follow_up_on",
-                    "must not be before held_on",
-                ));
-            }
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            plan.content.follow_ups.push(FollowUp {
-                id: uuid::Uuid::now_v7().to_string(),
-                held_on: input.held_on,
-                summary: input.summary.trim().to_owned(),
-                next_follow_up_on: input.next_follow_up_on,
-            });
-            save(unit, plan)
-        },
-    )
+    let plan = work::run(super::call(&req, actor)?, 200, move |unit| {
+        let (_, mut plan) = writable(unit, &id, expected, Action::PlanFollowUpCreate, |_| {
+            Ok(Context::default())
+        })?;
+        let mut errors = Vec::new();
+        if input.held_on > unit.today() {
+            errors.push(FieldError::new("held_on", "must not be in the future"));
+        }
+        text(&mut errors, "summary".to_owned(), &input.summary, MAX_LONG);
+        if input
+            .next_follow_up_on
+            .is_some_and(|next| next < input.held_on)
+        {
+            errors.push(FieldError::new(
+                "next_follow_up_on",
+                "must not be before held_on",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        plan.content.follow_ups.push(FollowUp {
+            id: uuid::Uuid::now_v7().to_string(),
+            held_on: input.held_on,
+            summary: input.summary.trim().to_owned(),
+            next_follow_up_on: input.next_follow_up_on,
+        });
+        save(unit, plan)
+    })
     .await?;
     Ok(respond(plan))
 }
@@ -734,26 +711,20 @@ pub async fn list_versions(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "case")?;
-    let list = unit::read(
-        &req,
-        actor,
-        Action::PlanVersionsRead,
-        StatusCode::OK,
-        move |unit| {
-            readable(unit, &id)?;
-            Ok(repo::versions(unit.conn, &id)?
-                .into_iter()
-                .map(|v| {
-                    json!({
-                        "version": v.version,
-                        "status": v.status,
-                        "updated_at": rfc3339_naive(&v.updated_at),
-                        "updated_by_agency": v.updated_by_agency,
-                    })
+    let list = work::read(super::call(&req, actor)?, 200, move |unit| {
+        readable(unit, &id)?;
+        Ok(repo::versions(unit.conn, &id)?
+            .into_iter()
+            .map(|v| {
+                json!({
+                    "version": v.version,
+                    "status": v.status,
+                    "updated_at": rfc3339_naive(&v.updated_at),
+                    "updated_by_agency": v.updated_by_agency,
                 })
-                .collect::<Vec<_>>())
-        },
-    )
+            })
+            .collect::<Vec<_>>())
+    })
     .await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -780,22 +751,15 @@ pub async fn read_version(
 ) -> Result<HttpResponse, ApiError> {
     let (id, number) = path.into_inner();
     let id = path_id(&id, "case")?;
-    let plan = unit::read(
-        &req,
-        actor,
-        Action::PlanVersionsRead,
-        StatusCode::OK,
-        move |unit| {
-            readable(unit, &id)?;
-            if number == 0 {
-                return Ok(view(&empty(&id)));
-            }
-            let row = repo::version(unit.conn, &id, number)?.ok_or_else(|| {
-                ApiError::NotFound("there is no such version of the plan".to_owned())
-            })?;
-            Ok(view(&open(unit, row)?))
-        },
-    )
+    let plan = work::read(super::call(&req, actor)?, 200, move |unit| {
+        readable(unit, &id)?;
+        if number == 0 {
+            return Ok(view(&empty(&id)));
+        }
+        let row = repo::version(unit.conn, &id, number)?
+            .ok_or_else(|| ApiError::NotFound("there is no such version of the plan".to_owned()))?;
+        Ok(view(&open(unit, row)?))
+    })
     .await?;
     Ok(respond(plan))
 }

@@ -1,6 +1,5 @@
 //! Reference data (API.md §4): partnership areas and the agency registry.
 
-use actix_web::http::StatusCode;
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +11,7 @@ use crate::authz::Resource;
 use crate::domain::agency;
 use crate::error::{ApiError, Problem};
 use crate::repo::reference::{self as repo, AgencyRow};
-use crate::unit;
+use crate::work;
 
 /// A partnership area (partnerskapsområde).
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,7 +69,8 @@ pub struct NewAgency {
 )]
 #[get("/areas")]
 pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
-    let areas = unit::run_unaudited(&req, actor, |conn| Ok(repo::areas(conn)?)).await?;
+    let areas =
+        work::run_unaudited(super::state(&req)?, actor, |conn| Ok(repo::areas(conn)?)).await?;
     let views: Vec<AreaView> = areas
         .into_iter()
         .map(|a| AreaView {
@@ -94,7 +94,8 @@ pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, 
 )]
 #[get("/agencies")]
 pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
-    let agencies = unit::run_unaudited(&req, actor, |conn| Ok(repo::agencies(conn)?)).await?;
+    let agencies =
+        work::run_unaudited(super::state(&req)?, actor, |conn| Ok(repo::agencies(conn)?)).await?;
     let views: Vec<AgencyView> = agencies.into_iter().map(AgencyView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -123,33 +124,27 @@ pub async fn create_agency(
     body: ApiJson<NewAgency>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let created = unit::run(
-        &req,
-        actor,
-        Action::AgencyCreate,
-        StatusCode::CREATED,
-        move |unit| {
-            unit.authorize(Action::AgencyCreate, Resource::Registry)?;
-            let errors = agency::validate_new(&input.slug, &input.name, &input.kind);
-            if !errors.is_empty() {
-                return Err(ApiError::Validation(errors));
-            }
-            if repo::agency_exists(unit.conn, &input.slug)? {
-                return Err(ApiError::Conflict(format!(
-                    "an agency with slug {} is already registered",
-                    input.slug
-                )));
-            }
-            let row = AgencyRow {
-                slug: input.slug,
-                name: input.name.trim().to_owned(),
-                kind: input.kind,
-                created_at: unit.now.naive_utc(),
-            };
-            repo::insert_agency(unit.conn, &row)?;
-            Ok(row)
-        },
-    )
+    let created = work::run(super::call(&req, actor)?, 201, move |unit| {
+        unit.authorize(Action::AgencyCreate, Resource::Registry)?;
+        let errors = agency::validate_new(&input.slug, &input.name, &input.kind);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        if repo::agency_exists(unit.conn, &input.slug)? {
+            return Err(ApiError::Conflict(format!(
+                "an agency with slug {} is already registered",
+                input.slug
+            )));
+        }
+        let row = AgencyRow {
+            slug: input.slug,
+            name: input.name.trim().to_owned(),
+            kind: input.kind,
+            created_at: unit.now.naive_utc(),
+        };
+        repo::insert_agency(unit.conn, &row)?;
+        Ok(row)
+    })
     .await?;
     Ok(HttpResponse::Created().json(AgencyView::from(created)))
 }

@@ -3,7 +3,6 @@
 //! `suppressed: true`), and no total or margin is given from which a withheld count could be
 //! computed back.
 
-use actix_web::http::StatusCode;
 use actix_web::{get, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
@@ -13,7 +12,7 @@ use crate::authz::Resource;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, Problem};
 use crate::repo::{reference, stats};
-use crate::unit;
+use crate::work;
 
 /// Counts from 1 to this are too small to publish.
 pub const SUPPRESS_UP_TO: i64 = 4;
@@ -50,7 +49,7 @@ fn publish(count: i64, suppressed: &mut bool) -> Value {
 )]
 #[get("/stats")]
 pub async fn read(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
-    let body = unit::read(&req, actor, Action::StatsRead, StatusCode::OK, |unit| {
+    let body = work::read(super::call(&req, actor)?, 200, |unit| {
         unit.authorize(Action::StatsRead, Resource::Cases)?;
         let today = unit.today();
         let mut counts = stats::counts(unit.conn, today)?;

@@ -16,7 +16,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Binary, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::chain::EventRow;
+use super::row::EventRow;
 
 /// The columns of `audit_events`, one vector each, in the statement's order.
 #[derive(Default)]

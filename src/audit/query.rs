@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc, Weekda
 use chrono_tz::Europe::Stockholm;
 use diesel::prelude::*;
 
-use super::chain::EventRow;
+use super::row::EventRow;
 use super::AuditEvent;
 use crate::db::schema::{audit_event_cases, audit_events};
 use crate::db::DbConn;

@@ -1,6 +1,7 @@
 //! Keeps [`chain::WITNESS_FILE`] up to date: the newest committed head, signed, outside the
-//! database. Appends only note their head in memory; a background task writes the file at most
-//! every 250 ms, and `serve` writes it once more at shutdown.
+//! database. Appends (through [`super::log::AuditLog`]) only note their head in memory; a
+//! background task writes the file at most every 250 ms, and `serve` writes it once more at
+//! shutdown.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -55,28 +56,4 @@ impl Witness {
         }
         Ok(())
     }
-}
-
-/// Signs a checkpoint over the current head (unless one covers it already) and refreshes the
-/// witness file. `serve` runs this every 60 s and at shutdown.
-pub fn checkpoint_now(
-    state: &crate::state::StateInner,
-) -> Result<Option<chain::Checkpoint>, crate::error::ApiError> {
-    let mut conn = state.pool.get()?;
-    let at = super::to_micros(state.clock.now());
-    let checkpoint = crate::db::write_tx(&mut conn, |conn| {
-        chain::checkpoint_head(conn, &state.keys.audit, at)
-    })?;
-    if let Some(checkpoint) = &checkpoint {
-        let mut hash = [0u8; 32];
-        if checkpoint.hash.len() == 32 {
-            hash.copy_from_slice(&checkpoint.hash);
-            state.witness.committed(checkpoint.seq, hash);
-        }
-    }
-    state
-        .witness
-        .flush(&state.keys.audit, at)
-        .map_err(|e| crate::error::ApiError::Internal(format!("writing the audit witness: {e}")))?;
-    Ok(checkpoint)
 }

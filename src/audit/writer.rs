@@ -13,7 +13,7 @@
 //! only if it is free; when another appender holds the lock or has appended since, the batch
 //! goes in under the lock as before. Most batches are then one round trip instead of five.
 //!
-//! Writes keep appending their own event inside their own transaction (see [`crate::unit`]).
+//! Writes keep appending their own event inside their own transaction (see [`crate::work`]).
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;

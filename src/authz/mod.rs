@@ -32,12 +32,7 @@ pub enum PolicyLoadError {
     Invalid(String),
 }
 
-/// What the caller's agency is, as the registry knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AgencyFacts {
-    pub slug: String,
-    pub kind: String,
-}
+pub use crate::domain::agency::AgencyFacts;
 
 /// What a decision needs to know about a case, computed per request from the database (never
 /// cached): the owner, the status, and whether its current consent is active now and whom and

@@ -1,6 +1,6 @@
 //! Agencies (förvaltningar and myndigheter) in the registry.
 
-use crate::error::FieldError;
+use super::FieldError;
 
 pub const KINDS: [&str; 4] = ["social_services", "police", "school", "partner"];
 const MAX_NAME_CHARS: usize = 200;
@@ -69,4 +69,11 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["slug", "name", "kind"]);
     }
+}
+
+/// What the caller's agency is, as the registry knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AgencyFacts {
+    pub slug: String,
+    pub kind: String,
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::personal_number::age_on;
-use crate::error::FieldError;
+use super::FieldError;
 
 /// The categories of case data a consent can cover.
 pub const CATEGORIES: [&str; 6] = [

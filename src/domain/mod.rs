@@ -3,3 +3,20 @@
 pub mod agency;
 pub mod consent;
 pub mod personal_number;
+
+/// One broken rule of a well-formed request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `youth.personal_number` or `guardians[0].has_custody`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

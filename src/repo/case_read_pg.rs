@@ -17,7 +17,7 @@ use diesel::result::Error;
 use diesel::sql_types::{Array, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl, Selectable};
 
-use super::cases::{CaseRow, ConsentRow, GuardianRow, PartyRow};
+use super::rows::{CaseRow, ConsentRow, GuardianRow, PartyRow};
 
 /// The columns a row struct selects, their SQL types, and the tuple it is built from.
 type Columns<T> = <T as Selectable<Pg>>::SelectExpression;

@@ -6,4 +6,5 @@ pub mod cases;
 pub mod plans;
 pub mod reference;
 pub mod retention;
+pub mod rows;
 pub mod stats;

@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::authz::AgencyFacts;
 use crate::db::schema::{agencies, areas};
 use crate::db::DbConn;
+use crate::domain::agency::AgencyFacts;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = areas)]

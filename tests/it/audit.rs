@@ -253,7 +253,7 @@ async fn every_documented_route_is_audited(backend: Backend) {
     let Some(app) = TestApp::new(backend) else {
         return;
     };
-    let document = serde_json::to_value(sig_register::app::openapi_document()).expect("json");
+    let document = serde_json::to_value(sig_register::openapi::openapi_document()).expect("json");
     let police = app.token("po-1", "polisen-orebro", &[Role::PoliceOfficer]);
     let mut checked = 0;
     for (path, item) in document["paths"].as_object().expect("paths") {
@@ -549,7 +549,7 @@ async fn the_log_is_append_only_in_the_database(backend: Backend) {
         &json!({"slug": "x1", "name": "A", "kind": "partner"}),
     )
     .await;
-    sig_register::audit::witness::checkpoint_now(app.state()).expect("checkpoint");
+    sig_register::jobs::checkpoints::sign_now(app.state()).expect("checkpoint");
     for sql in [
         "UPDATE audit_events SET status = 200 WHERE seq = 1",
         "DELETE FROM audit_events WHERE seq = 2",
@@ -588,14 +588,14 @@ async fn app_with_history(backend: Backend, count: usize, checkpointed: usize) -
     let app = TestApp::new(backend)?;
     for n in 0..count {
         if n == checkpointed {
-            sig_register::audit::witness::checkpoint_now(app.state()).expect("checkpoint");
+            sig_register::jobs::checkpoints::sign_now(app.state()).expect("checkpoint");
         }
         app.get("/api/v1/areas", None).await;
     }
     // The witness of the head, as the running service keeps it.
     app.state()
-        .witness
-        .flush(&app.state().keys.audit, audit::to_micros(app.clock.now()))
+        .audit
+        .flush_witness(audit::to_micros(app.clock.now()))
         .expect("witness");
     drop_append_only_triggers(&app);
     Some(app)
@@ -1018,7 +1018,7 @@ async fn checkpoints_are_signed_with_the_published_key(backend: Backend) {
         return;
     };
     app.get("/api/v1/areas", None).await;
-    sig_register::audit::witness::checkpoint_now(app.state()).expect("checkpoint");
+    sig_register::jobs::checkpoints::sign_now(app.state()).expect("checkpoint");
     let body = app
         .get("/api/v1/audit/checkpoints", Some(&auditor(&app)))
         .await

@@ -136,7 +136,7 @@ on_both_backends!(
 #[test]
 fn openapi_snapshot() {
     let generated: Value =
-        serde_json::to_value(sig_register::app::openapi_document()).expect("serialisable");
+        serde_json::to_value(sig_register::openapi::openapi_document()).expect("serialisable");
     let path = project_dir().join("tests/snapshots/openapi.json");
     let pretty = serde_json::to_string_pretty(&generated).expect("json") + "\n";
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {

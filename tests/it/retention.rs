@@ -12,7 +12,7 @@ use sig_register::clock::{stockholm_date, Clock, SystemClock};
 use sig_register::db::schema::{
     cases, consent_parties, consents, guardians, notes, plan_measures, plan_versions,
 };
-use sig_register::retention::{self, Disposition};
+use sig_register::jobs::retention::{self, Disposition};
 
 use crate::audit::{conn, events, verify};
 use crate::on_both_backends;

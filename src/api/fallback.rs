@@ -10,55 +10,12 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 
-use super::{chain, Action, EventActor};
+use super::{request_meta, AuditRecorded};
+use crate::audit::{Action, EventActor};
 use crate::auth::Actor;
-use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::unit::{self, AuditFacts, AuditRecorded, RequestMeta};
-
-/// The action a route stands for.
-pub fn action_for(method: &Method, pattern: Option<&str>) -> Action {
-    const CASE: &str = "/api/v1/cases/{id}";
-    let Some(pattern) = pattern else {
-        return Action::RequestUnmatched;
-    };
-    let method = method.as_str();
-    if let Some(rest) = pattern.strip_prefix(CASE) {
-        return match (method, rest) {
-            ("GET", "") => Action::CaseRead,
-            ("PATCH", "") => Action::CaseUpdate,
-            ("GET", "/consents") => Action::ConsentList,
-            ("POST", "/consents") => Action::ConsentCreate,
-            ("POST", "/consents/{consent_id}/revoke") => Action::ConsentRevoke,
-            ("GET", "/access") => Action::AccessRead,
-            ("GET", "/access-log") => Action::AccessLogRead,
-            ("GET", "/plan") => Action::PlanRead,
-            ("PUT", "/plan") => Action::PlanUpdate,
-            ("POST", "/plan/agree") => Action::PlanAgree,
-            ("PATCH", "/plan/measures/{measure_id}") => Action::PlanMeasureUpdate,
-            ("POST", "/plan/follow-ups") => Action::PlanFollowUpCreate,
-            ("GET", "/plan/versions") | ("GET", "/plan/versions/{version}") => {
-                Action::PlanVersionsRead
-            }
-            ("GET", "/notes") => Action::NoteList,
-            ("POST", "/notes") => Action::NoteCreate,
-            _ => Action::RequestUnmatched,
-        };
-    }
-    match (method, pattern) {
-        ("POST", "/api/v1/agencies") => Action::AgencyCreate,
-        ("GET", "/api/v1/cases") => Action::CaseList,
-        ("POST", "/api/v1/cases") => Action::CaseCreate,
-        ("GET", "/api/v1/audit/events") => Action::AuditSearch,
-        ("GET", "/api/v1/audit/events/export") => Action::AuditExport,
-        ("GET", "/api/v1/audit/verify") => Action::AuditVerify,
-        ("GET", "/api/v1/audit/checkpoints") => Action::AuditCheckpoints,
-        ("GET", "/api/v1/audit/anomalies") => Action::AuditAnomalies,
-        ("GET", "/api/v1/stats") => Action::StatsRead,
-        _ => Action::RequestUnmatched,
-    }
-}
+use crate::work::{self, AuditFacts};
 
 /// Authenticated reads of reference data are not audited (API.md §10).
 fn exempt(method: &Method, pattern: Option<&str>, status: StatusCode) -> bool {
@@ -92,7 +49,7 @@ pub async fn fallback(
     let action = if status == StatusCode::UNAUTHORIZED {
         Action::AuthFailed
     } else {
-        action_for(&method, pattern.as_deref())
+        Action::of_route(method.as_str(), pattern.as_deref())
     };
     let code = response
         .response()
@@ -110,25 +67,23 @@ pub async fn fallback(
             .unwrap_or_default(),
         ..AuditFacts::default()
     };
-    let meta = RequestMeta::of(&request);
+    let meta = request_meta(&request);
     let now = state.clock.now();
     let denial = (!status.is_success()).then_some(code.as_str());
-    let event = unit::event(
-        &meta,
+    let event = work::event(
+        Some(&meta),
         actor.unwrap_or_default(),
         action,
-        status,
+        status.as_u16(),
         facts,
         denial,
         now,
     );
     let stored = web::block(move || {
         let mut conn = state.pool.get()?;
-        let head = db::write_tx(&mut conn, |conn| {
-            chain::append(conn, &event, &state.keys.audit)
-        })?;
-        state.witness.committed(head.0, head.1);
-        Ok::<_, ApiError>(())
+        state
+            .audit
+            .write(&mut conn, |_| Ok::<_, ApiError>(((), Some(event))))
     })
     .await
     .map_err(ApiError::from)

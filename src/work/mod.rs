@@ -1,32 +1,28 @@
-//! The one path every audited `/api/v1` request takes to the data (STYLE.md):
+//! The one enforcement point: the path every audited request — an API call or a page — takes
+//! to the data (STYLE.md), free of HTTP. The caller says who asks, for which action, through
+//! which request ([`Call`]); this module does the rest:
 //!
-//! one unit of work in one database transaction, inside `web::block` — load the caller's
+//! one unit of work in one database transaction, on a blocking thread — load the caller's
 //! agency, ask the policy set, do the work (in a savepoint), then append exactly one audit
 //! event — and commit. A denied or failed unit rolls its work back to the savepoint and still
 //! commits its event. If the event cannot be stored, everything rolls back and the request gets
 //! 503: nothing is disclosed, nothing changed. No handler talks to diesel, Cedar or the audit
-//! chain on its own.
+//! log on its own: events go through [`crate::audit::log::AuditLog`], the one door to the log.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::Connection;
 
-use crate::audit::{self, chain, Action, EventActor, NewEvent, Outcome};
+use crate::audit::{self, Action, EventActor, NewEvent, Outcome};
 use crate::auth::Actor;
 use crate::authz::{AgencyFacts, Context, Decision, Resource};
 use crate::db::{self, DbConn};
 use crate::error::ApiError;
 use crate::state::{AppState, StateInner};
-use crate::telemetry::RequestId;
+
+pub mod access;
 
 /// The longest a read waits for its turn (see [`read`]): the pool's checkout time.
 const TURN_WAIT: std::time::Duration = db::CHECKOUT_TIMEOUT;
-
-/// Marks a request whose audit event was written (or attempted) by a unit of work, so the
-/// fallback in [`crate::audit::middleware`] does not write a second one.
-#[derive(Clone, Copy, Debug)]
-pub struct AuditRecorded;
 
 /// What the event of a unit records besides who, what and the outcome. The work fills it in
 /// as it learns (the target case is known before a denial, so a denial names it too).
@@ -113,38 +109,27 @@ impl Unit<'_> {
 }
 
 /// The request fields an event records: never the query string (it may hold a personal number).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RequestMeta {
     pub request_id: Option<String>,
     pub method: String,
     pub path: String,
 }
 
-impl RequestMeta {
-    pub fn of(req: &HttpRequest) -> Self {
-        Self {
-            request_id: req
-                .extensions()
-                .get::<RequestId>()
-                .map(|id| id.0.to_string()),
-            method: req.method().to_string(),
-            path: req.path().to_owned(),
-        }
-    }
+/// One audited request: the application, who asks, and the action its event records.
+pub struct Call {
+    pub state: AppState,
+    pub actor: Actor,
+    pub action: Action,
+    pub meta: RequestMeta,
 }
 
-fn state_of(req: &HttpRequest) -> Result<AppState, ApiError> {
-    req.app_data::<web::Data<AppState>>()
-        .map(|data| data.get_ref().clone())
-        .ok_or_else(|| ApiError::Internal("application state is not registered".to_owned()))
-}
-
-/// Builds the event of one request.
+/// The one builder of events: requests pass their [`RequestMeta`], jobs none.
 pub fn event(
-    meta: &RequestMeta,
+    meta: Option<&RequestMeta>,
     actor: EventActor,
     action: Action,
-    status: StatusCode,
+    status: u16,
     facts: AuditFacts,
     denial: Option<&str>,
     now: DateTime<Utc>,
@@ -158,15 +143,15 @@ pub fn event(
         at: audit::to_micros(now),
         actor,
         action: action.as_str().to_owned(),
-        outcome: Outcome::of_status(status.as_u16()).as_str().to_owned(),
-        status: i32::from(status.as_u16()),
+        outcome: Outcome::of_status(status).as_str().to_owned(),
+        status: i32::from(status),
         case_ids: facts.case_ids,
         categories: facts.categories,
         consent_id: facts.consent_id,
         reason,
-        request_id: meta.request_id.clone(),
-        method: Some(meta.method.clone()),
-        path: Some(meta.path.clone()),
+        request_id: meta.and_then(|m| m.request_id.clone()),
+        method: meta.map(|m| m.method.clone()),
+        path: meta.map(|m| m.path.clone()),
     }
 }
 
@@ -197,78 +182,83 @@ fn perform<T>(
     result
 }
 
-/// Runs `work` as one audited unit of work for `actor`; `success` is the status it answers
-/// with when the work succeeds.
-pub async fn run<T, F>(
-    req: &HttpRequest,
-    actor: Actor,
+/// Runs a blocking piece of work on the runtime's blocking threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    actix_web::rt::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::Internal("a unit of work panicked".to_owned()))
+}
+
+/// The event of a request that ended with `result`.
+fn outcome_event<T>(
+    meta: &RequestMeta,
+    actor: &Actor,
     action: Action,
-    success: StatusCode,
-    work: F,
-) -> Result<T, ApiError>
+    success: u16,
+    result: &Result<T, ApiError>,
+    facts: AuditFacts,
+    now: DateTime<Utc>,
+) -> NewEvent {
+    let status = result.as_ref().map_or_else(ApiError::status, |_| success);
+    let denial = result.as_ref().err().map(ApiError::code);
+    event(
+        Some(meta),
+        EventActor::from(actor),
+        action,
+        status,
+        facts,
+        denial,
+        now,
+    )
+}
+
+/// Runs `work` as one audited unit of work for the caller, in one write transaction with its
+/// event; `success` is the status it answers with when the work succeeds.
+pub async fn run<T, F>(call: Call, success: u16, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
 {
-    let state = state_of(req)?;
-    let meta = RequestMeta::of(req);
-    req.extensions_mut().insert(AuditRecorded);
-    let outcome = web::block(move || {
+    let Call {
+        state,
+        actor,
+        action,
+        meta,
+    } = call;
+    blocking(move || {
         let mut conn = state.pool.get()?;
         let now = state.clock.now();
-        let committed = db::write_tx(&mut conn, |conn: &mut DbConn| {
+        state.audit.write(&mut conn, |conn: &mut DbConn| {
             let mut facts = AuditFacts::default();
             // The work runs in a savepoint: its changes roll back on any error, the event stays.
             let result = conn.transaction(|conn: &mut DbConn| {
                 perform(conn, &state, &actor, now, &mut facts, work)
             });
-            let status = match &result {
-                Ok(_) => success,
-                Err(error) => error.status_code(),
-            };
-            let denial = result.as_ref().err().map(ApiError::code);
-            let event = event(
-                &meta,
-                EventActor::from(&actor),
-                action,
-                status,
-                facts,
-                denial,
-                now,
-            );
-            let head = chain::append(conn, &event, &state.keys.audit).map_err(|error| {
-                tracing::error!(%error, "the audit event could not be stored; rolling back");
-                ApiError::Unavailable
-            })?;
-            Ok::<_, ApiError>((result, head))
-        });
-        committed.map(|(result, (seq, hash))| {
-            state.witness.committed(seq, hash);
-            result
+            let event = outcome_event(&meta, &actor, action, success, &result, facts, now);
+            Ok::<_, ApiError>((result, Some(event)))
         })
     })
-    .await??;
-    outcome
+    .await??
 }
 
 /// Runs `work` as one audited read: the work as a [`db::read_tx`] (beside other reads and the
-/// writer, holding no write lock), then its one event through the group-committing
-/// [`crate::audit::writer`]. The result is returned only once the event is committed; if it
-/// cannot be, the request gets 503 and nothing is disclosed. For requests that change nothing.
-pub async fn read<T, F>(
-    req: &HttpRequest,
-    actor: Actor,
-    action: Action,
-    success: StatusCode,
-    work: F,
-) -> Result<T, ApiError>
+/// writer, holding no write lock), then its one event through the group-committing writer
+/// ([`crate::audit::log::AuditLog::submit`]). The result is returned only once the event is
+/// committed; if it cannot be, the answer is 503 and nothing is disclosed. For requests that
+/// change nothing.
+pub async fn read<T, F>(call: Call, success: u16, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
 {
-    let state = state_of(req)?;
-    let meta = RequestMeta::of(req);
-    req.extensions_mut().insert(AuditRecorded);
+    let Call {
+        state,
+        actor,
+        action,
+        meta,
+    } = call;
     let worker_state = state.clone();
     // A turn first: at most `SIG_READ_CONCURRENCY` reads work at once (one per core by
     // default), the rest wait in arrival order without a thread. At load, every thread beyond
@@ -285,7 +275,7 @@ where
     };
     // The work on a blocking thread; the wait for the event's commit is not on one, so a read
     // waiting for the group commit holds neither a thread nor a connection (nor a turn).
-    let (result, pending) = web::block(move || {
+    let (result, event) = blocking(move || {
         let state = worker_state;
         let now = state.clock.now();
         let mut facts = AuditFacts::default();
@@ -295,45 +285,23 @@ where
             }),
             Err(error) => Err(ApiError::from(error)),
         };
-        let status = match &result {
-            Ok(_) => success,
-            Err(error) => error.status_code(),
-        };
-        let denial = result.as_ref().err().map(ApiError::code);
-        let event = event(
-            &meta,
-            EventActor::from(&actor),
-            action,
-            status,
-            facts,
-            denial,
-            now,
-        );
-        (result, state.audit_writer.submit(event))
+        let event = outcome_event(&meta, &actor, action, success, &result, facts, now);
+        (result, event)
     })
     .await?;
     drop(turn);
-    let committed = match pending {
-        Ok(pending) => pending.committed().await,
-        Err(error) => Err(error),
-    };
-    let (seq, hash) = committed.map_err(|error| {
-        tracing::error!(%error, "the audit event of a read could not be stored; disclosing nothing");
-        ApiError::Unavailable
-    })?;
-    state.witness.committed(seq, hash);
+    state.audit.submit(event).await?;
     result
 }
 
 /// Runs `work` without an audit event: only for the reference data that API.md §10 exempts
 /// (authenticated `GET areas` and `GET agencies`). The caller's agency is still checked.
-pub async fn run_unaudited<T, F>(req: &HttpRequest, actor: Actor, work: F) -> Result<T, ApiError>
+pub async fn run_unaudited<T, F>(state: AppState, actor: Actor, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
 {
-    let state = state_of(req)?;
-    web::block(move || {
+    blocking(move || {
         let mut conn = state.pool.get()?;
         db::read_tx(&mut conn, |conn| {
             state

@@ -6,7 +6,7 @@ use crate::authz::{CaseFacts, Context, Resource};
 use crate::domain::consent::{self, ConsentState, StateFacts, CATEGORIES};
 use crate::error::ApiError;
 use crate::repo::cases::{self as repo, CaseRow, Consent, GuardianRow};
-use crate::unit::Unit;
+use crate::work::Unit;
 
 /// Pseudo-categories no consent can cover: only the owner agency sees them.
 pub const REFERRAL: &str = "referral";

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use crate::audit::{self, chain, Action, EventActor, NewEvent};
+use crate::audit::{self, Action, EventActor};
 use crate::clock::stockholm_date;
 use crate::crypto::fields::FieldCrypto;
 use crate::db::{self, DbConn};
@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::repo::cases::CaseRow;
 use crate::repo::retention as repo;
 use crate::state::StateInner;
+use crate::work::{self, AuditFacts};
 
 /// The audit actor of the retention job. `system` is no token role, so no user can pose as it.
 pub const ACTOR_SUB: &str = "sig-register:retention";
@@ -259,9 +260,9 @@ fn apply(
 ) -> Result<Option<Disposition>, ApiError> {
     let today = stockholm_date(&now);
     let at = audit::to_micros(now);
-    let committed = db::write_tx(conn, |conn| {
+    state.audit.write(conn, |conn| {
         let Some(row) = crate::repo::cases::find_case(conn, &seen.case_id)? else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let current = assess(
             conn,
@@ -271,7 +272,7 @@ fn apply(
             state.config.retention_years,
         )?;
         let Some(due) = current.filter(|d| d.disposition == seen.disposition) else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let (action, categories, reason) = match due.disposition {
             Disposition::Erase => {
@@ -281,13 +282,13 @@ fn apply(
                 }
                 categories.extend(repo::note_categories(conn, &due.case_id)?);
                 if !repo::erase(conn, &due.case_id, due.version, at)? {
-                    return Ok(None);
+                    return Ok((None, None));
                 }
                 (Action::CaseErase, categories, "retention: erased")
             }
             Disposition::Archive => {
                 if !repo::archive(conn, &due.case_id, due.version, at)? {
-                    return Ok(None);
+                    return Ok((None, None));
                 }
                 (
                     Action::CaseArchive,
@@ -295,38 +296,23 @@ fn apply(
                     "retention: kept for the research archive",
                 )
             }
-            Disposition::Hold => return Ok(None),
+            Disposition::Hold => return Ok((None, None)),
         };
-        let event = NewEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            at,
-            actor: EventActor {
-                sub: Some(ACTOR_SUB.to_owned()),
-                name: Some(ACTOR_NAME.to_owned()),
-                agency: Some(due.owner_agency.clone()),
-                roles: Some(vec![ACTOR_ROLE.to_owned()]),
-            },
-            action: action.as_str().to_owned(),
-            outcome: audit::Outcome::Allowed.as_str().to_owned(),
-            status: 200,
+        let actor = EventActor {
+            sub: Some(ACTOR_SUB.to_owned()),
+            name: Some(ACTOR_NAME.to_owned()),
+            agency: Some(due.owner_agency.clone()),
+            roles: Some(vec![ACTOR_ROLE.to_owned()]),
+        };
+        let facts = AuditFacts {
             case_ids: vec![due.case_id.clone()],
             categories,
             consent_id: None,
-            reason: reason.to_owned(),
-            request_id: None,
-            method: None,
-            path: None,
+            reason: Some(reason.to_owned()),
         };
-        let head = chain::append(conn, &event, &state.keys.audit).map_err(|error| {
-            tracing::error!(%error, "the retention audit event could not be stored; rolling back");
-            ApiError::Unavailable
-        })?;
-        Ok::<_, ApiError>(Some((due.disposition, head)))
-    })?;
-    Ok(committed.map(|(disposition, (seq, hash))| {
-        state.witness.committed(seq, hash);
-        disposition
-    }))
+        let event = work::event(None, actor, action, 200, facts, None, now);
+        Ok::<_, ApiError>((Some(due.disposition), Some(event)))
+    })
 }
 
 #[cfg(test)]

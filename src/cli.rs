@@ -1,0 +1,187 @@
+//! The one-shot commands of the `sig-register` binary (everything but `serve`): each takes the
+//! parsed configuration and prints what it did.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::audit::chain;
+use crate::audit::export::Format;
+use crate::audit::query::{self, Filter};
+use crate::auth::{Authenticator, Role};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::keys::KeyStore;
+use crate::db;
+use crate::jobs;
+use crate::state::AppState;
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Stable user id (`sub`).
+    #[arg(long)]
+    pub sub: String,
+    /// Display name (`name`).
+    #[arg(long)]
+    pub name: String,
+    /// Agency slug (`agency`).
+    #[arg(long)]
+    pub agency: String,
+    /// A role; repeat for several.
+    #[arg(long = "role", value_enum, required = true)]
+    pub roles: Vec<Role>,
+    /// Lifetime in seconds (at most 7 days).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..=604_800))]
+    pub ttl: i64,
+}
+
+pub fn migrate(config: &Config) -> anyhow::Result<()> {
+    let url = config.database()?;
+    let ran = db::migrate(&url)?;
+    eprintln!(
+        "{}: {ran} migration(s) applied, schema up to date",
+        db::describe(&url)
+    );
+    Ok(())
+}
+
+pub fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
+    if config.jwks_file.is_some() {
+        anyhow::bail!(
+            "SIG_JWKS_FILE is set, so the development issuer is off: tokens come from the identity provider"
+        );
+    }
+    let keys = KeyStore::load_or_create(&config.data_dir)?;
+    let auth = Authenticator::new(&keys, None, &config.jwt_issuer, &config.jwt_audience)?;
+    let jwt = auth.mint_dev(
+        &args.sub,
+        &args.name,
+        &args.agency,
+        &args.roles,
+        SystemClock.now(),
+        args.ttl,
+    )?;
+    println!("{jwt}");
+    Ok(())
+}
+
+pub fn audit_verify(config: &Config) -> ExitCode {
+    let report = (|| -> anyhow::Result<_> {
+        let keys = KeyStore::load_or_create(&config.data_dir)?;
+        let witness = chain::read_witness(&config.data_dir).map_err(anyhow::Error::msg)?;
+        let database = config.database()?;
+        let mut conn = database.connect()?;
+        // The upper half of the log is verified on a second connection beside the first.
+        let mut helper = database.connect()?;
+        let report = diesel::Connection::transaction(&mut conn, |conn| {
+            chain::verify_with(
+                conn,
+                Some(&mut helper),
+                keys.audit.public_key(),
+                witness.as_ref(),
+            )
+        })?;
+        Ok(report)
+    })();
+    match report {
+        Ok(report) => match &report.failure {
+            None => {
+                let head = report
+                    .head
+                    .as_ref()
+                    .map(|(seq, hash)| format!("head seq {seq}, hash {}", chain::hash_hex(hash)))
+                    .unwrap_or_else(|| "the log is empty".to_owned());
+                println!(
+                    "audit log intact: {} events and {} checkpoints verified; {head}",
+                    report.events_verified, report.checkpoints_verified
+                );
+                ExitCode::SUCCESS
+            }
+            Some((seq, reason)) => {
+                println!("audit log TAMPERED: first bad seq {seq}: {reason}");
+                println!("({} events verified before it)", report.events_verified);
+                ExitCode::from(1)
+            }
+        },
+        Err(error) => {
+            eprintln!("sig-register: the audit log could not be read: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn audit_export(
+    config: &Config,
+    from: Option<&str>,
+    to: Option<&str>,
+    format: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let format = Format::parse(Some(format))
+        .ok_or_else(|| anyhow::anyhow!("--format must be ndjson or csv"))?;
+    let time = |text: Option<&str>| -> anyhow::Result<_> {
+        text.map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|at| at.with_timezone(&chrono::Utc).naive_utc())
+                .map_err(|_| anyhow::anyhow!("{t} is not an RFC 3339 time"))
+        })
+        .transpose()
+    };
+    let filter = Filter {
+        from: time(from)?,
+        to: time(to)?,
+        ..Filter::default()
+    };
+    let mut conn = config.database()?.connect()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    out.write_all(&format.header())?;
+    let mut after = 0;
+    loop {
+        let batch = query::search(&mut conn, &filter, after, 1000)?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for event in &batch {
+            out.write_all(&format.event(event))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
+    let state = AppState::build(config, Arc::new(SystemClock))?;
+    let report = jobs::retention::run(&state, dry_run)?;
+    println!(
+        "retention: SIG_RETENTION_YEARS={}, today {} (Europe/Stockholm): {} closed case(s) past their retention time",
+        report.retention_years,
+        report.today.map(|d| d.to_string()).unwrap_or_default(),
+        report.items.len()
+    );
+    for item in &report.items {
+        println!(
+            "{:<8} {}  {:<14} last entry {}  kept until {}",
+            item.disposition.as_str(),
+            item.case_id,
+            item.area,
+            item.last_entry_on,
+            item.retained_until
+        );
+    }
+    if dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    println!(
+        "erased {}, archived {}, on hold {}, left for the next run {}",
+        report.erased, report.archived, report.held, report.skipped
+    );
+    // Sign the new events now rather than leave them to the next serve checkpoint.
+    if report.erased + report.archived > 0 {
+        if let Some(checkpoint) = jobs::checkpoints::sign_now(&state)? {
+            println!("audit checkpoint signed at seq {}", checkpoint.seq);
+        }
+    }
+    Ok(())
+}

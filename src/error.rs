@@ -155,6 +155,12 @@ impl From<crate::audit::log::NotRecorded> for ApiError {
     }
 }
 
+impl From<crate::crypto::fields::SealError> for ApiError {
+    fn from(error: crate::crypto::fields::SealError) -> Self {
+        Self::Internal(format!("a sealed field: {error}"))
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         tracing::warn!(error = %error, "database error");

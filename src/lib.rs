@@ -24,6 +24,7 @@ pub mod repo;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod usecase;
 pub mod work;
 
 pub use app::build_app;

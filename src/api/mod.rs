@@ -12,7 +12,10 @@ pub mod problem;
 pub mod reference;
 pub mod stats;
 
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::Action;
@@ -20,7 +23,33 @@ use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::telemetry::RequestId;
+use crate::usecase::Versioned;
 use crate::work::{Call, RequestMeta};
+
+/// The version an `If-Match` header names: 428 without it, 412 when it is not a version.
+pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
+    let value = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed)?;
+    value
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map_err(|_| ApiError::PreconditionFailed)
+}
+
+/// A view as JSON with `ETag: "<version>"`.
+pub fn versioned<V: Versioned + Serialize>(status: StatusCode, view: &V) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", view.version())) {
+        response.insert_header((header::ETAG, value));
+    }
+    response.json(view)
+}
 
 /// Marks a request whose audit event was written (or attempted) by a unit of work, so the
 /// [`fallback`] does not write a second one.

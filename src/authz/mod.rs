@@ -261,6 +261,31 @@ impl PolicyEngine {
         self.decide_in(actor, agency, action, resource, &Context::default())
     }
 
+    /// Whether any member of `agency` who reads cases (its social secretaries, police officers
+    /// or partners, by the agency's kind) would be allowed `action` on `resource` in `context`:
+    /// the access explanation's question, asked of the same policy set as every request.
+    pub fn agency_member_allowed(
+        &self,
+        agency: &AgencyFacts,
+        action: &str,
+        resource: &Resource,
+        context: &Context,
+    ) -> bool {
+        let role = match agency.kind.as_str() {
+            "social_services" => Role::SocialSecretary,
+            "police" => Role::PoliceOfficer,
+            _ => Role::Partner,
+        };
+        let member = Actor {
+            sub: format!("any-member-of:{}", agency.slug),
+            name: String::new(),
+            agency: agency.slug.clone(),
+            roles: [role].into_iter().collect(),
+        };
+        self.decide_in(&member, agency, action, resource, context)
+            .allowed
+    }
+
     /// As [`Self::decide`], with a request context.
     pub fn decide_in(
         &self,

@@ -1,4 +1,5 @@
 //! Key material and the cryptography built on it (ring).
 
+pub mod columns;
 pub mod fields;
 pub mod keys;

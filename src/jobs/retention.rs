@@ -8,14 +8,18 @@
 //! untouched (it holds no personal data). Each erasure or archiving is one transaction with one
 //! audit event (`case.erase`, `case.archive`), so a case is never erased unrecorded.
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::audit::{self, Action, EventActor};
 use crate::clock::stockholm_date;
+use crate::crypto::columns::Column;
 use crate::crypto::fields::FieldCrypto;
 use crate::db::{self, DbConn};
 use crate::domain::personal_number;
+pub use crate::domain::retention::{
+    born_on_archive_day, retained_until, ArchiveBasis, Disposition, ERASED,
+};
 use crate::error::ApiError;
 use crate::repo::cases::CaseRow;
 use crate::repo::retention as repo;
@@ -26,67 +30,6 @@ use crate::work::{self, AuditFacts};
 pub const ACTOR_SUB: &str = "sig-register:retention";
 const ACTOR_NAME: &str = "Retention job";
 const ACTOR_ROLE: &str = "system";
-
-/// What the API says about an erased case's plan, notes or personal data.
-pub const ERASED: &str = "this case's personal data was erased under the retention rules";
-
-/// 409 when retention has erased or archived the case: neither takes changes any more.
-pub fn refuse_changes(row: &CaseRow) -> Result<(), ApiError> {
-    if row.erased_at.is_some() {
-        return Err(ApiError::Conflict(ERASED.to_owned()));
-    }
-    if row.archived_at.is_some() {
-        return Err(ApiError::Conflict(
-            "the case is kept for the research archive and no longer changes".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// What happens to a case whose retention time has passed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Disposition {
-    Erase,
-    Archive,
-    Hold,
-}
-
-impl Disposition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Disposition::Erase => "erase",
-            Disposition::Archive => "archive",
-            Disposition::Hold => "hold",
-        }
-    }
-}
-
-/// Why a case goes to the research archive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ArchiveBasis {
-    /// The young person was born on the 5th, 15th or 25th of a month.
-    BirthDay,
-    /// The owner agency marked the case "archive".
-    Decision,
-}
-
-impl ArchiveBasis {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArchiveBasis::BirthDay => "birth_day",
-            ArchiveBasis::Decision => "decision",
-        }
-    }
-}
-
-/// The last day a case closed on `last_entry` is kept (29 February rolls back to the 28th).
-pub fn retained_until(last_entry: NaiveDate, years: u32) -> NaiveDate {
-    last_entry
-        .checked_add_months(Months::new(years.saturating_mul(12)))
-        .unwrap_or(NaiveDate::MAX)
-}
 
 /// A case's last entry: its closure, or a later note. `None` while it is not closed.
 pub fn last_entry(conn: &mut DbConn, row: &CaseRow) -> Result<Option<NaiveDate>, ApiError> {
@@ -114,12 +57,10 @@ pub fn archive_basis(
     let Some(sealed) = &row.youth_personal_number else {
         return Ok(None);
     };
-    let number = crypto
-        .open_str(sealed, &format!("cases.youth_personal_number:{}", row.id))
-        .map_err(|e| ApiError::Internal(format!("a sealed personal number: {e}")))?;
+    let number = crypto.open_text(Column::YouthPersonalNumber, &row.id, sealed)?;
     Ok(personal_number::parse(&number, today)
         .ok()
-        .filter(|n| matches!(n.birth_date.day(), 5 | 15 | 25))
+        .filter(|n| born_on_archive_day(n.birth_date))
         .map(|_| ArchiveBasis::BirthDay))
 }
 
@@ -313,21 +254,4 @@ fn apply(
         let event = work::event(None, actor, action, 200, facts, None, now);
         Ok::<_, ApiError>((Some(due.disposition), Some(event)))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
-    #[test]
-    fn retention_counts_whole_years_and_a_leap_day_rolls_back() {
-        assert_eq!(retained_until(day(2020, 6, 1), 5), day(2025, 6, 1));
-        assert_eq!(retained_until(day(2020, 2, 29), 5), day(2025, 2, 28));
-        assert_eq!(retained_until(day(2020, 2, 29), 4), day(2024, 2, 29));
-        assert_eq!(retained_until(day(2020, 12, 31), 100), day(2120, 12, 31));
-    }
 }

@@ -90,6 +90,17 @@ impl Unit<'_> {
         &self.state.crypto
     }
 
+    /// `SIG_ANOMALY_DISTINCT_CASES`.
+    pub fn anomaly_distinct_cases(&self) -> i64 {
+        self.state.config.anomaly_distinct_cases
+    }
+
+    /// The audit log's public key (for checkpoint signatures) and its key id.
+    pub fn audit_public_key(&self) -> (Vec<u8>, String) {
+        let key = &self.state.keys.audit;
+        (key.public_key().to_vec(), key.key_id.clone())
+    }
+
     /// Asks the policy set; a denial becomes 403 `forbidden`.
     pub fn authorize(&mut self, action: Action, resource: Resource) -> Result<Decision, ApiError> {
         let decision =
@@ -253,6 +264,43 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
 {
+    read_in_turn(call, success, true, work).await
+}
+
+/// As [`read`], and once its event is committed, `then` on a fresh read transaction (a
+/// consistent snapshot of its own, without a turn: it may scan the whole log). For answers
+/// that must include the request's own event: the verification of the audit log.
+pub async fn read_then<A, T, F, G>(
+    call: Call,
+    success: u16,
+    work: F,
+    then: G,
+) -> Result<T, ApiError>
+where
+    A: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<A, ApiError> + Send + 'static,
+    G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, ApiError> + Send + 'static,
+{
+    let state = call.state.clone();
+    let allowed = read_in_turn(call, success, true, work).await?;
+    blocking(move || {
+        let mut conn = state.pool.get()?;
+        db::read_tx(&mut conn, |conn: &mut DbConn| then(conn, &state, allowed))
+    })
+    .await?
+}
+
+async fn read_in_turn<T, F>(
+    call: Call,
+    success: u16,
+    take_turn: bool,
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
+{
     let Call {
         state,
         actor,
@@ -265,13 +313,17 @@ where
     // the cores only made the slowest requests slower. A turn not given within the pool's
     // checkout time is not waited for (the read then runs as it would have without turns), so
     // reads stuck on an unreachable database cannot queue the others for long.
-    let turn = match state.read_slots.try_acquire() {
-        Ok(turn) => Some(turn),
-        // No turn free (or others already waiting: tokio hands freed turns to them first).
-        Err(_) => actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
-            .await
-            .ok()
-            .and_then(Result::ok),
+    let turn = if !take_turn {
+        None
+    } else {
+        match state.read_slots.try_acquire() {
+            Ok(turn) => Some(turn),
+            // No turn free (or others already waiting: tokio hands freed turns to them first).
+            Err(_) => actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
+                .await
+                .ok()
+                .and_then(Result::ok),
+        }
     };
     // The work on a blocking thread; the wait for the event's commit is not on one, so a read
     // waiting for the group commit holds neither a thread nor a connection (nor a turn).

@@ -1,0 +1,305 @@
+//! The auditor's use cases (API.md §10): search, export, verification, checkpoints and the
+//! anomaly review. Each is itself audited, before anything is disclosed.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::audit::chain::{self, hash_hex};
+use crate::audit::export::Format;
+use crate::audit::query::{self, Filter};
+use crate::audit::{Action, AuditEvent};
+use crate::authz::Resource;
+use crate::clock::rfc3339_naive;
+use crate::db::DbConn;
+use crate::error::ApiError;
+use crate::state::StateInner;
+use crate::work::Unit;
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+/// Filters of the event search and export. Times are RFC 3339.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// The actor's `sub`.
+    pub actor: Option<String>,
+    /// The actor's agency slug.
+    pub agency: Option<String>,
+    /// Events naming this case.
+    pub case_id: Option<String>,
+    /// e.g. `case.read`.
+    pub action: Option<String>,
+    /// `allowed`, `denied` or `error`.
+    pub outcome: Option<String>,
+    /// Events at or after this time.
+    pub from: Option<String>,
+    /// Events at or before this time.
+    pub to: Option<String>,
+    /// Page size, 1–1000 (default 100). Search only.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page. Search only.
+    pub cursor: Option<String>,
+    /// `ndjson` (default) or `csv`. Export only.
+    pub format: Option<String>,
+}
+
+fn parse_time(field: &str, text: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
+    text.filter(|t| !t.is_empty())
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|at| at.with_timezone(&Utc).naive_utc())
+                .map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "`{field}` must be an RFC 3339 time, e.g. 2026-11-23T09:15:00Z"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+impl EventsQuery {
+    fn filter(&self) -> Result<Filter, ApiError> {
+        if let Some(outcome) = &self.outcome {
+            if !["allowed", "denied", "error"].contains(&outcome.as_str()) {
+                return Err(ApiError::BadRequest(
+                    "`outcome` must be allowed, denied or error".to_owned(),
+                ));
+            }
+        }
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        Ok(Filter {
+            actor: nonempty(&self.actor),
+            agency: nonempty(&self.agency),
+            case_id: nonempty(&self.case_id),
+            action: nonempty(&self.action),
+            outcome: nonempty(&self.outcome),
+            from: parse_time("from", self.from.as_deref())?,
+            to: parse_time("to", self.to.as_deref())?,
+            up_to_seq: None,
+        })
+    }
+
+    fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+            Some(_) => Err(ApiError::BadRequest(format!(
+                "`limit` must be between 1 and {MAX_LIMIT}"
+            ))),
+        }
+    }
+
+    fn cursor(&self) -> Result<i64, ApiError> {
+        match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => Ok(0),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|seq| *seq >= 0)
+                .ok_or_else(|| {
+                    ApiError::BadRequest("`cursor` is not one this API gave out".to_owned())
+                }),
+        }
+    }
+}
+
+/// A page of events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Searches the audit log, oldest first (role `auditor`).
+pub fn search(unit: &mut Unit<'_>, query: EventsQuery) -> Result<EventPage, ApiError> {
+    unit.authorize(Action::AuditSearch, Resource::AuditLog)?;
+    let (filter, limit, after) = (query.filter()?, query.limit()?, query.cursor()?);
+    let mut items = query::search(unit.conn, &filter, after, limit + 1)?;
+    let more = items.len() as i64 > limit;
+    items.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = more
+        .then(|| items.last().map(|e| e.seq.to_string()))
+        .flatten();
+    Ok(EventPage { items, next_cursor })
+}
+
+/// What an export streams: the filter, bounded by the log's head when the export starts
+/// (later events are for a later export), and the format (role `auditor`).
+pub fn export(unit: &mut Unit<'_>, query: EventsQuery) -> Result<(Filter, Format), ApiError> {
+    unit.authorize(Action::AuditExport, Resource::AuditLog)?;
+    let format = Format::parse(query.format.as_deref())
+        .ok_or_else(|| ApiError::BadRequest("`format` must be ndjson or csv".to_owned()))?;
+    let mut filter = query.filter()?;
+    filter.up_to_seq = Some(chain::head(unit.conn)?.map_or(0, |(seq, _)| seq));
+    Ok((filter, format))
+}
+
+/// The last event's place in the chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeadView {
+    pub seq: i64,
+    /// Lowercase hex.
+    pub hash: String,
+}
+
+/// The first event that does not verify, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailureView {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// The result of verifying the chain and its checkpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    pub ok: bool,
+    pub events_verified: i64,
+    pub checkpoints_verified: i64,
+    pub head: Option<HeadView>,
+    pub failure: Option<FailureView>,
+}
+
+impl From<&chain::Verification> for VerificationView {
+    fn from(report: &chain::Verification) -> Self {
+        Self {
+            ok: report.ok(),
+            events_verified: report.events_verified,
+            checkpoints_verified: report.checkpoints_verified,
+            head: report.head.as_ref().map(|(seq, hash)| HeadView {
+                seq: *seq,
+                hash: hash_hex(hash),
+            }),
+            failure: report.failure.as_ref().map(|(seq, reason)| FailureView {
+                seq: *seq,
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+/// May the caller verify the log (role `auditor`)?
+pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), ApiError> {
+    unit.authorize(Action::AuditVerify, Resource::AuditLog)
+        .map(|_| ())
+}
+
+/// Verifies the chain and its checkpoints on `conn` (a read transaction: a consistent
+/// snapshot, writers are not held up meanwhile); a second connection, when one is free at
+/// once, verifies half of the log beside it. Run after [`may_verify`]'s event is committed,
+/// so the report includes it.
+pub fn verify(conn: &mut DbConn, state: &StateInner) -> Result<VerificationView, ApiError> {
+    let mut helper = state.pool.try_get();
+    let witness = chain::read_witness(&state.config.data_dir).map_err(ApiError::Internal)?;
+    let public_key = state.keys.audit.public_key();
+    let report = chain::verify_with(conn, helper.as_deref_mut(), public_key, witness.as_ref())?;
+    Ok(VerificationView::from(&report))
+}
+
+/// A signed checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointView {
+    pub seq: i64,
+    /// Lowercase hex.
+    pub hash: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// Ed25519 over `"{seq}\n{hash}\n{at}"`, base64url without padding.
+    pub signature: String,
+    pub key_id: String,
+}
+
+/// The signed checkpoints and the public key that verifies them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointsView {
+    /// The Ed25519 public key, base64url without padding.
+    pub public_key: String,
+    pub key_id: String,
+    pub items: Vec<CheckpointView>,
+}
+
+/// The signed checkpoints and the public key that verifies them (role `auditor`).
+pub fn checkpoints(unit: &mut Unit<'_>) -> Result<CheckpointsView, ApiError> {
+    unit.authorize(Action::AuditCheckpoints, Resource::AuditLog)?;
+    let items = chain::checkpoints(unit.conn)?
+        .iter()
+        .map(|c| CheckpointView {
+            seq: c.seq,
+            hash: hash_hex(&c.hash),
+            at: rfc3339_naive(&c.at),
+            signature: URL_SAFE_NO_PAD.encode(&c.signature),
+            key_id: c.key_id.clone(),
+        })
+        .collect();
+    let (public_key, key_id) = unit.audit_public_key();
+    Ok(CheckpointsView {
+        public_key: URL_SAFE_NO_PAD.encode(public_key),
+        key_id,
+        items,
+    })
+}
+
+/// Period of the anomaly review (default: the last 30 days).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct AnomalyQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// How many events of one actor in the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorCount {
+    pub sub: String,
+    pub agency: Option<String>,
+    pub count: i64,
+}
+
+/// An actor who touched unusually many cases in one day (Europe/Stockholm).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HighVolume {
+    pub sub: String,
+    pub agency: Option<String>,
+    #[schema(format = Date)]
+    pub day: String,
+    pub distinct_cases: i64,
+}
+
+/// The anomaly review of a period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnomaliesView {
+    pub denied_by_actor: Vec<ActorCount>,
+    pub off_hours: Vec<ActorCount>,
+    pub high_volume: Vec<HighVolume>,
+}
+
+/// Denied attempts per actor, off-hours use and unusually many cases a day (role `auditor`).
+pub fn anomalies(unit: &mut Unit<'_>, query: AnomalyQuery) -> Result<AnomaliesView, ApiError> {
+    unit.authorize(Action::AuditAnomalies, Resource::AuditLog)?;
+    let to = parse_time("to", query.to.as_deref())?.unwrap_or_else(|| unit.now.naive_utc());
+    let from =
+        parse_time("from", query.from.as_deref())?.unwrap_or(to - chrono::Duration::days(30));
+    let threshold = unit.anomaly_distinct_cases();
+    let found = query::anomalies(unit.conn, from, to, threshold)?;
+    let per_actor = |rows: Vec<(String, Option<String>, i64)>| {
+        rows.into_iter()
+            .map(|(sub, agency, count)| ActorCount { sub, agency, count })
+            .collect()
+    };
+    Ok(AnomaliesView {
+        denied_by_actor: per_actor(found.denied_by_actor),
+        off_hours: per_actor(found.off_hours),
+        high_volume: found
+            .high_volume
+            .into_iter()
+            .map(|(sub, agency, day, cases)| HighVolume {
+                sub,
+                agency,
+                day: day.to_string(),
+                distinct_cases: cases,
+            })
+            .collect(),
+    })
+}

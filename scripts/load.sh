@@ -16,6 +16,8 @@
 #                                                            # uses the median req/s)
 #   SIG_LOAD_PG_OPTIONS="-c backend_flush_after=0" scripts/load.sh postgres 20 32
 #                                                            # the server's options (default below)
+#   SIG_LOAD_BIN=/tmp/sig-old scripts/load.sh sqlite 20 32   # another build of the binary (no
+#                                                            # cargo build): old and new side by side
 #
 # On a shared or virtual machine one run's p99 moves by a fifth from run to run; judge a target
 # on the median of several runs and give the range.
@@ -33,8 +35,12 @@ runs=${SIG_LOAD_RUNS:-1}
 case $runs in '' | *[!0-9]* | 0) echo "SIG_LOAD_RUNS must be a positive whole number" >&2; exit 2 ;; esac
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
-bin=$PWD/target/release/sig-register
+if [ -n "${SIG_LOAD_BIN:-}" ]; then
+  bin=$SIG_LOAD_BIN
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/sig-register
+fi
 work=$(mktemp -d /tmp/sig-load-XXXXXX)
 pg_user=""
 cleanup() {

@@ -156,14 +156,17 @@ fn complete_operations(document: &mut OpenApiDocument) {
         if !path.starts_with("/api/v1/") || path == OPENAPI_PATH {
             continue;
         }
-        let operations: [&mut Option<Operation>; 5] = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+        let operations: [(&str, &mut Option<Operation>); 5] = [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
         ];
-        for operation in operations.into_iter().flatten() {
+        for (method, operation) in operations {
+            let Some(operation) = operation else {
+                continue;
+            };
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     let is_id = parameter.parameter_in == ParameterIn::Path
@@ -173,21 +176,57 @@ fn complete_operations(document: &mut OpenApiDocument) {
                     }
                 }
             }
-            let extra = common.iter().chain(
-                with_body
-                    .iter()
-                    .filter(|_| operation.request_body.is_some()),
-            );
+            let conditional = operation.parameters.iter().flatten().any(|p| {
+                matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "If-Match")
+            });
+            let own = PARTICULAR
+                .iter()
+                .filter(|(m, p, ..)| *m == method && p == path)
+                .map(|(_, _, status, description)| (*status, problem(description).build()));
+            let derived = [
+                (path.contains("{id}"), "404", "No such case"),
+                (conditional, "412", "If-Match is not the current ETag"),
+                (conditional, "428", "No If-Match"),
+            ]
+            .into_iter()
+            .filter(|(applies, ..)| *applies)
+            .map(|(_, status, description)| (status, problem(description).build()));
+            let with_body = with_body
+                .iter()
+                .filter(|_| operation.request_body.is_some())
+                .cloned();
+            let extra = own
+                .chain(derived)
+                .chain(common.iter().cloned())
+                .chain(with_body);
             for (status, response) in extra {
                 operation
                     .responses
                     .responses
                     .entry((*status).to_owned())
-                    .or_insert_with(|| RefOr::T(response.clone()));
+                    .or_insert_with(|| RefOr::T(response));
             }
         }
     }
 }
+
+/// The answers particular to one operation, beside those every operation may give (above),
+/// 404 on a path with a case id, and 412/428 on an operation that takes `If-Match`.
+const PARTICULAR: [(&str, &str, &str, &str); 13] = [
+    ("POST", "/api/v1/agencies", "409", "The slug is taken"),
+    ("PATCH", "/api/v1/cases/{id}", "409", "Activation without active consent; the case is closed (only retention flags change), erased or archived"),
+    ("POST", "/api/v1/cases/{id}/consents", "409", "The case is closed"),
+    ("POST", "/api/v1/cases/{id}/consents/{consent_id}/revoke", "404", "No such case or consent"),
+    ("POST", "/api/v1/cases/{id}/consents/{consent_id}/revoke", "409", "The consent is neither active nor scheduled"),
+    ("POST", "/api/v1/cases/{id}/notes", "409", "The case's personal data was erased or it is archived"),
+    ("PUT", "/api/v1/cases/{id}/plan", "409", "The case is closed"),
+    ("POST", "/api/v1/cases/{id}/plan/agree", "409", "No active consent, nothing drafted yet, already agreed, or the case is closed"),
+    ("PATCH", "/api/v1/cases/{id}/plan/measures/{measure_id}", "404", "No such case or measure"),
+    ("PATCH", "/api/v1/cases/{id}/plan/measures/{measure_id}", "409", "The case is closed"),
+    ("POST", "/api/v1/cases/{id}/plan/follow-ups", "409", "The case is closed"),
+    ("GET", "/api/v1/cases/{id}/plan/versions/{version}", "404", "No such case or version"),
+    ("GET", "/api/v1/cases/{id}/plan/versions/{version}", "400", "The id or version is malformed"),
+];
 
 /// Every route the service answers, with its methods (for 405 and `Allow`).
 fn route_table() -> &'static [(ResourceDef, Vec<&'static str>)] {

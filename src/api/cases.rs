@@ -3,10 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
-use super::extract::{path_id, ApiJson};
+use super::extract::{ApiJson, CaseId};
 use super::{call, if_match, versioned};
 use crate::auth::Actor;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::usecase::cases::{self, CasePage, CasePatch, CaseQuery, CaseView, NewCase};
 use crate::work;
 
@@ -14,9 +14,7 @@ use crate::work;
 #[utoipa::path(
     tag = "cases",
     request_body = NewCase,
-    responses(
-        (status = 201, description = "The new case (with `warnings` when the youth is outside 15–25)", body = CaseView),
-    ),
+    responses((status = 201, description = "The new case (with `warnings` when the youth is outside 15–25)", body = CaseView)),
     security(("bearer" = []))
 )]
 #[post("/cases")]
@@ -44,19 +42,12 @@ pub async fn create(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "The case view, with ETag", body = CaseView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The case view, with ETag", body = CaseView)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}")]
-pub async fn read(
-    req: HttpRequest,
-    actor: Actor,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+pub async fn read(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+    let id = id.0;
     let view = work::read(call(&req, actor)?, 200, move |unit| cases::read(unit, &id)).await?;
     Ok(versioned(StatusCode::OK, &view))
 }
@@ -87,23 +78,17 @@ pub async fn list(
     tag = "cases",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The case's current ETag")),
     request_body = CasePatch,
-    responses(
-        (status = 200, description = "The updated case, with its new ETag", body = CaseView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Activation without active consent; the case is closed (only retention flags change), erased or archived", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is not the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The updated case, with its new ETag", body = CaseView)),
     security(("bearer" = []))
 )]
 #[patch("/cases/{id}")]
 pub async fn update(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
     body: ApiJson<CasePatch>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+    let id = id.0;
     let (expected, input) = (if_match(&req), body.into_inner());
     let view = work::run(call(&req, actor)?, 200, move |unit| {
         cases::update(unit, &id, expected, input)

@@ -3,9 +3,9 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 use super::call;
-use super::extract::{path_id, ApiJson};
+use super::extract::{path_id, ApiJson, CaseId};
 use crate::auth::Actor;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::usecase::consents::{self, ConsentView, NewConsent, Revocation};
 use crate::usecase::Items;
 use crate::work;
@@ -15,21 +15,17 @@ use crate::work;
     tag = "consent",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewConsent,
-    responses(
-        (status = 201, description = "The recorded consent", body = ConsentView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, description = "The recorded consent", body = ConsentView)),
     security(("bearer" = []))
 )]
 #[post("/cases/{id}/consents")]
 pub async fn create(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
     body: ApiJson<NewConsent>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, input) = (path_id(&id, "case")?, body.into_inner());
+    let (id, input) = (id.0, body.into_inner());
     let view = work::run(call(&req, actor)?, 201, move |unit| {
         consents::create(unit, &id, input)
     })
@@ -41,19 +37,12 @@ pub async fn create(
 #[utoipa::path(
     tag = "consent",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "The case's consents", body = Items<ConsentView>),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The case's consents", body = Items<ConsentView>)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/consents")]
-pub async fn list(
-    req: HttpRequest,
-    actor: Actor,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+pub async fn list(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+    let id = id.0;
     let items = work::read(call(&req, actor)?, 200, move |unit| {
         consents::list(unit, &id)
     })
@@ -66,11 +55,7 @@ pub async fn list(
     tag = "consent",
     params(("id" = String, Path, description = "Case id"), ("consent_id" = String, Path, description = "Consent id")),
     request_body = Revocation,
-    responses(
-        (status = 200, description = "The consent, now `revoked`", body = ConsentView),
-        (status = 404, description = "No such case or consent", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The consent is neither active nor scheduled", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The consent, now `revoked`", body = ConsentView)),
     security(("bearer" = []))
 )]
 #[post("/cases/{id}/consents/{consent_id}/revoke")]

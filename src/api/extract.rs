@@ -22,6 +22,20 @@ pub fn path_id(text: &str, what: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("the {what} id is not a UUID")))
 }
 
+/// The case id of a `/cases/{id}…` path, normalised; 400 `bad_request` when it is not a UUID.
+#[derive(Debug)]
+pub struct CaseId(pub String);
+
+impl FromRequest for CaseId {
+    type Error = ApiError;
+    type Future = Ready<Result<CaseId, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.match_info().get("id").unwrap_or_default();
+        ready(path_id(id, "case").map(CaseId))
+    }
+}
+
 /// Request bodies above this are refused with 413 (API.md §3).
 pub const BODY_LIMIT: usize = 256 * 1024;
 

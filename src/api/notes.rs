@@ -1,12 +1,12 @@
 //! Notes (API.md §9), who can read a case now (§7) and the access-log extract (§10): thin
 //! handlers over [`crate::usecase::notes`] and [`crate::usecase::access`].
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpRequest, HttpResponse};
 
 use super::call;
-use super::extract::{path_id, ApiJson};
+use super::extract::{ApiJson, CaseId};
 use crate::auth::Actor;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::usecase::access::{self, AccessExplanation, AccessLog};
 use crate::usecase::notes::{self, NewNote, NoteView};
 use crate::usecase::Items;
@@ -17,21 +17,17 @@ use crate::work;
     tag = "notes",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewNote,
-    responses(
-        (status = 201, description = "The note", body = NoteView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case's personal data was erased or it is archived", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, description = "The note", body = NoteView)),
     security(("bearer" = []))
 )]
 #[post("/cases/{id}/notes")]
 pub async fn create(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
     body: ApiJson<NewNote>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, input) = (path_id(&id, "case")?, body.into_inner());
+    let (id, input) = (id.0, body.into_inner());
     let view = work::run(call(&req, actor)?, 201, move |unit| {
         notes::create(unit, &id, input)
     })
@@ -43,19 +39,12 @@ pub async fn create(
 #[utoipa::path(
     tag = "notes",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "The notes the caller may read", body = Items<NoteView>),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The notes the caller may read", body = Items<NoteView>)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/notes")]
-pub async fn list(
-    req: HttpRequest,
-    actor: Actor,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+pub async fn list(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+    let id = id.0;
     let items = work::read(call(&req, actor)?, 200, move |unit| notes::list(unit, &id)).await?;
     Ok(HttpResponse::Ok().json(items))
 }
@@ -64,19 +53,16 @@ pub async fn list(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "The agencies that can read the case now", body = AccessExplanation),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The agencies that can read the case now", body = AccessExplanation)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/access")]
 pub async fn access_explained(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+    let id = id.0;
     let body = work::read(call(&req, actor)?, 200, move |unit| {
         access::explain(unit, &id)
     })
@@ -88,19 +74,16 @@ pub async fn access_explained(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "Every access to the case, oldest first", body = AccessLog),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "Every access to the case, oldest first", body = AccessLog)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/access-log")]
 pub async fn access_log(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+    let id = id.0;
     let body = work::read(call(&req, actor)?, 200, move |unit| access::log(unit, &id)).await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -4,10 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 
-use super::extract::{path_id, ApiJson};
+use super::extract::{path_id, ApiJson, CaseId};
 use super::{call, if_match, versioned};
 use crate::auth::Actor;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::usecase::plans::{
     self, FollowUpInput, MeasurePatch, PlanInput, PlanVersionSummary, PlanView,
 };
@@ -17,19 +17,12 @@ use crate::work;
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "The current plan (version 0, draft, before the first write)", body = PlanView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The current plan (version 0, draft, before the first write)", body = PlanView)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/plan")]
-pub async fn read(
-    req: HttpRequest,
-    actor: Actor,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+pub async fn read(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+    let id = id.0;
     let plan = work::read(call(&req, actor)?, 200, move |unit| plans::read(unit, &id)).await?;
     Ok(versioned(StatusCode::OK, &plan))
 }
@@ -39,23 +32,17 @@ pub async fn read(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The plan's current ETag")),
     request_body = PlanInput,
-    responses(
-        (status = 200, description = "The new plan version, with its ETag", body = PlanView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is not the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The new plan version, with its ETag", body = PlanView)),
     security(("bearer" = []))
 )]
 #[put("/cases/{id}/plan")]
 pub async fn replace(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
     body: ApiJson<PlanInput>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+    let id = id.0;
     let (expected, input) = (if_match(&req), body.into_inner());
     let plan = work::run(call(&req, actor)?, 200, move |unit| {
         plans::replace(unit, &id, expected, input)
@@ -68,22 +55,12 @@ pub async fn replace(
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The plan's current ETag")),
-    responses(
-        (status = 200, description = "The agreed plan, with its new ETag", body = PlanView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No active consent, nothing drafted yet, already agreed, or the case is closed", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is not the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The agreed plan, with its new ETag", body = PlanView)),
     security(("bearer" = []))
 )]
 #[post("/cases/{id}/plan/agree")]
-pub async fn agree(
-    req: HttpRequest,
-    actor: Actor,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, expected) = (path_id(&id, "case")?, if_match(&req));
+pub async fn agree(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+    let (id, expected) = (id.0, if_match(&req));
     let plan = work::run(call(&req, actor)?, 200, move |unit| {
         plans::agree(unit, &id, expected)
     })
@@ -101,13 +78,7 @@ pub async fn agree(
         ("If-Match" = String, Header, description = "The plan's current ETag"),
     ),
     request_body = MeasurePatch,
-    responses(
-        (status = 200, description = "The plan, with its new ETag", body = PlanView),
-        (status = 404, description = "No such case or measure", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is not the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The plan, with its new ETag", body = PlanView)),
     security(("bearer" = []))
 )]
 #[patch("/cases/{id}/plan/measures/{measure_id}")]
@@ -132,23 +103,17 @@ pub async fn update_measure(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The plan's current ETag")),
     request_body = FollowUpInput,
-    responses(
-        (status = 200, description = "The plan, with its new ETag", body = PlanView),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is not the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The plan, with its new ETag", body = PlanView)),
     security(("bearer" = []))
 )]
 #[post("/cases/{id}/plan/follow-ups")]
 pub async fn follow_up(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
     body: ApiJson<FollowUpInput>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+    let id = id.0;
     let (expected, input) = (if_match(&req), body.into_inner());
     let plan = work::run(call(&req, actor)?, 200, move |unit| {
         plans::follow_up(unit, &id, expected, input)
@@ -161,19 +126,16 @@ pub async fn follow_up(
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id")),
-    responses(
-        (status = 200, description = "The plan's versions", body = Vec<PlanVersionSummary>),
-        (status = 404, description = "No such case", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "The plan's versions", body = Vec<PlanVersionSummary>)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/plan/versions")]
 pub async fn list_versions(
     req: HttpRequest,
     actor: Actor,
-    id: web::Path<String>,
+    id: CaseId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id, "case")?;
+    let id = id.0;
     let list = work::read(call(&req, actor)?, 200, move |unit| {
         plans::versions(unit, &id)
     })
@@ -185,10 +147,7 @@ pub async fn list_versions(
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("version" = i64, Path, description = "Version number")),
-    responses(
-        (status = 200, description = "That version of the plan", body = PlanView),
-        (status = 404, description = "No such case or version", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 200, description = "That version of the plan", body = PlanView)),
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/plan/versions/{version}")]

@@ -5,7 +5,7 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 use super::extract::ApiJson;
 use super::{call, state};
 use crate::auth::Actor;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::usecase::reference::{self, AgencyView, AreaView, NewAgency};
 use crate::work;
 
@@ -37,10 +37,7 @@ pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpRespons
 #[utoipa::path(
     tag = "reference",
     request_body = NewAgency,
-    responses(
-        (status = 201, description = "Registered", body = AgencyView),
-        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, description = "Registered", body = AgencyView)),
     security(("bearer" = []))
 )]
 #[post("/agencies")]

@@ -16,6 +16,7 @@ use crate::clock::stockholm_date;
 use crate::crypto::columns::Column;
 use crate::crypto::fields::FieldCrypto;
 use crate::db::{self, DbConn};
+use crate::domain::case::CaseStatus;
 use crate::domain::personal_number;
 pub use crate::domain::retention::{
     born_on_archive_day, retained_until, ArchiveBasis, Disposition, ERASED,
@@ -87,7 +88,7 @@ pub fn assess(
     today: NaiveDate,
     years: u32,
 ) -> Result<Option<Due>, ApiError> {
-    if row.status != "closed" || row.erased_at.is_some() || row.archived_at.is_some() {
+    if !CaseStatus::Closed.is(&row.status) || row.erased_at.is_some() || row.archived_at.is_some() {
         return Ok(None);
     }
     let Some(last_entry_on) = last_entry(conn, row)? else {

@@ -45,8 +45,10 @@ pub fn find_case(conn: &mut DbConn, id: &str) -> QueryResult<Option<CaseRow>> {
 pub struct CaseRecord {
     pub case: CaseRow,
     pub consent: Option<Consent>,
-    /// `Some` on PostgreSQL, read with the case; `None` on SQLite, whose statements cost no
-    /// round trip: [`guardians_of`] reads them when a view needs them.
+    /// The guardians, when reading them with the case costs nothing extra (PostgreSQL's one
+    /// statement); otherwise `None`, and [`guardians_of`] reads them when a view needs them
+    /// (SQLite, whose statements cost no round trip). Callers see one shape on both backends:
+    /// `work::access::CaseSlice::guardians`.
     pub guardians: Option<Vec<GuardianRow>>,
 }
 

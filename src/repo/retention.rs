@@ -9,11 +9,12 @@ use diesel::prelude::*;
 use super::cases::CaseRow;
 use crate::db::schema::{cases, consent_parties, consents, guardians, notes, plan_versions};
 use crate::db::DbConn;
+use crate::domain::case::CaseStatus;
 
 /// Closed cases not yet erased or archived, closed before `closed_before`, oldest first.
 pub fn closed_before(conn: &mut DbConn, closed_before: NaiveDateTime) -> QueryResult<Vec<CaseRow>> {
     cases::table
-        .filter(cases::status.eq("closed"))
+        .filter(cases::status.eq(CaseStatus::Closed.as_str()))
         .filter(cases::erased_at.is_null())
         .filter(cases::archived_at.is_null())
         .filter(cases::closed_at.lt(closed_before))

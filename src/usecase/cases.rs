@@ -356,15 +356,8 @@ pub fn case_view(
             &Context::category(PROTECTED_CONTACT),
         );
         view.youth = Some(youth_view(unit, row, !row.youth_protected || protected_ok)?);
-        let loaded;
-        let guardian_rows = match &slice.guardians {
-            Some(rows) => rows,
-            None => {
-                loaded = repo::guardians_of(unit.conn, &row.id)?;
-                &loaded
-            }
-        };
-        let guardians = guardian_rows
+        let guardians = slice
+            .guardians(unit.conn)?
             .iter()
             .map(|g| guardian_view(unit, g, !g.protected_identity || protected_ok))
             .collect::<Result<_, _>>()?;
@@ -679,13 +672,7 @@ pub fn list(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiError>
         for row in batch {
             after = Some(row.id.clone());
             let consent = repo::current_consent(unit.conn, &row.id)?;
-            let consent_state = consent.as_ref().map(|c| access::consent_state(c, today));
-            let slice = CaseSlice {
-                row,
-                consent,
-                consent_state,
-                guardians: None,
-            };
+            let slice = CaseSlice::new(row, consent, today);
             let visible = unit.visible_categories(&slice);
             if visible.is_empty() {
                 continue;

@@ -3,6 +3,8 @@
 //! (the client's `If-Match`) and makes a new version; of concurrent writers with the same
 //! version exactly one wins.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
@@ -327,83 +329,19 @@ pub fn replace(
         .into_iter()
         .map(|a| a.slug)
         .collect();
+    let mut seen = HashSet::new();
     let now = rfc3339(&unit.now);
-    let mut measures = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, m) in input.measures.iter().enumerate() {
-        let field = |name: &str| format!("measures[{i}].{name}");
-        if !agencies.contains(&m.agency) {
-            errors.push(FieldError::new(
-                field("agency"),
-                "is not a registered agency",
-            ));
-        }
-        text(
-            &mut errors,
-            field("responsible_name"),
-            &m.responsible_name,
-            MAX_SHORT,
-        );
-        text(&mut errors, field("description"), &m.description, MAX_LONG);
-        if let (Some(starts), Some(due)) = (m.starts_on, m.due_on) {
-            if due < starts {
-                errors.push(FieldError::new(
-                    field("due_on"),
-                    "must not be before starts_on",
-                ));
-            }
-        }
-        let status = m.status.clone().unwrap_or_else(|| "planned".to_owned());
-        status_rule(&mut errors, field("status"), &status);
-        if m.progress_note
-            .as_deref()
-            .is_some_and(|n| n.chars().count() > MAX_LONG)
-        {
-            errors.push(FieldError::new(
-                field("progress_note"),
-                format!("must be at most {MAX_LONG} characters"),
-            ));
-        }
-        let previous = match &m.id {
-            Some(id) => match plan.content.measures.iter().find(|p| &p.id == id) {
-                Some(previous) if seen.insert(id.clone()) => Some(previous.clone()),
-                Some(_) => {
-                    errors.push(FieldError::new(field("id"), "appears twice"));
-                    None
-                }
-                None => {
-                    errors.push(FieldError::new(
-                        field("id"),
-                        "is not a measure of this plan; leave it out for a new measure",
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
-        let measure = Measure {
-            id: previous
-                .as_ref()
-                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |p| p.id.clone()),
-            agency: m.agency.clone(),
-            responsible_name: m.responsible_name.trim().to_owned(),
-            description: m.description.trim().to_owned(),
-            starts_on: m.starts_on,
-            due_on: m.due_on,
-            status,
-            progress_note: m
-                .progress_note
-                .clone()
-                .or_else(|| previous.as_ref().and_then(|p| p.progress_note.clone())),
-            updated_at: now.clone(),
-        };
-        // An unchanged measure keeps its own timestamp.
-        let measure = match previous {
-            Some(p) if same_measure(&p, &measure) => p,
-            _ => measure,
-        };
-        measures.push(measure);
-    }
+    let measures: Vec<Measure> = input
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let field = |name: &str| format!("measures[{i}].{name}");
+            check_measure(&mut errors, &field, m, &agencies);
+            let previous = previous_measure(&mut errors, &field, m, &plan, &mut seen);
+            measure_from(m, previous, &now)
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -421,6 +359,99 @@ pub fn replace(
     plan.content.goals = goals;
     plan.content.measures = measures;
     save(unit, plan)
+}
+
+/// The rules of one measure as sent.
+fn check_measure(
+    errors: &mut Vec<FieldError>,
+    field: &dyn Fn(&str) -> String,
+    m: &MeasureInput,
+    agencies: &[String],
+) {
+    if !agencies.contains(&m.agency) {
+        errors.push(FieldError::new(
+            field("agency"),
+            "is not a registered agency",
+        ));
+    }
+    text(
+        errors,
+        field("responsible_name"),
+        &m.responsible_name,
+        MAX_SHORT,
+    );
+    text(errors, field("description"), &m.description, MAX_LONG);
+    if let (Some(starts), Some(due)) = (m.starts_on, m.due_on) {
+        if due < starts {
+            errors.push(FieldError::new(
+                field("due_on"),
+                "must not be before starts_on",
+            ));
+        }
+    }
+    let status = m.status.as_deref().unwrap_or("planned");
+    status_rule(errors, field("status"), status);
+    progress_note_rule(errors, field("progress_note"), m.progress_note.as_deref());
+}
+
+/// The plan's measure a sent measure keeps the identity of (by its `id`), if any.
+fn previous_measure(
+    errors: &mut Vec<FieldError>,
+    field: &dyn Fn(&str) -> String,
+    m: &MeasureInput,
+    plan: &Plan,
+    seen: &mut HashSet<String>,
+) -> Option<Measure> {
+    let id = m.id.as_ref()?;
+    match plan.content.measures.iter().find(|p| &p.id == id) {
+        Some(previous) if seen.insert(id.clone()) => Some(previous.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(field("id"), "appears twice"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new(
+                field("id"),
+                "is not a measure of this plan; leave it out for a new measure",
+            ));
+            None
+        }
+    }
+}
+
+/// The measure as stored: a new id unless it keeps `previous`'s, and `previous` itself when
+/// nothing changed (an unchanged measure keeps its own timestamp).
+fn measure_from(m: &MeasureInput, previous: Option<Measure>, now: &str) -> Measure {
+    let measure = Measure {
+        id: previous
+            .as_ref()
+            .map_or_else(|| uuid::Uuid::now_v7().to_string(), |p| p.id.clone()),
+        agency: m.agency.clone(),
+        responsible_name: m.responsible_name.trim().to_owned(),
+        description: m.description.trim().to_owned(),
+        starts_on: m.starts_on,
+        due_on: m.due_on,
+        status: m.status.clone().unwrap_or_else(|| "planned".to_owned()),
+        progress_note: m
+            .progress_note
+            .clone()
+            .or_else(|| previous.as_ref().and_then(|p| p.progress_note.clone())),
+        updated_at: now.to_owned(),
+    };
+    match previous {
+        Some(p) if same_measure(&p, &measure) => p,
+        _ => measure,
+    }
+}
+
+/// A progress note (lägesbeskrivning) is at most [`MAX_LONG`] characters.
+fn progress_note_rule(errors: &mut Vec<FieldError>, field: String, note: Option<&str>) {
+    if note.is_some_and(|n| n.chars().count() > MAX_LONG) {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {MAX_LONG} characters"),
+        ));
+    }
 }
 
 fn same_measure(a: &Measure, b: &Measure) -> bool {
@@ -500,16 +531,11 @@ pub fn update_measure(
     if let Some(status) = &input.status {
         status_rule(&mut errors, "status".to_owned(), status);
     }
-    if input
-        .progress_note
-        .as_deref()
-        .is_some_and(|n| n.chars().count() > MAX_LONG)
-    {
-        errors.push(FieldError::new(
-            "progress_note",
-            format!("must be at most {MAX_LONG} characters"),
-        ));
-    }
+    progress_note_rule(
+        &mut errors,
+        "progress_note".to_owned(),
+        input.progress_note.as_deref(),
+    );
     if input.status.is_none() && input.progress_note.is_none() {
         errors.push(FieldError::new(
             "status",

@@ -1,8 +1,13 @@
 //! What a caller may see of a case, decided by the policy set on facts loaded fresh in the
 //! request's own transaction — so a revocation takes effect for the very next request.
 
+use std::borrow::Cow;
+
+use diesel::QueryResult;
+
 use crate::audit::Action;
 use crate::authz::{CaseFacts, Context, Resource};
+use crate::db::DbConn;
 use crate::domain::consent::{self, ConsentState, StateFacts, CATEGORIES};
 use crate::error::ApiError;
 use crate::repo::cases::{self as repo, CaseRow, Consent, GuardianRow};
@@ -18,11 +23,31 @@ pub struct CaseSlice {
     pub row: CaseRow,
     pub consent: Option<Consent>,
     pub consent_state: Option<ConsentState>,
-    /// The case's guardians, when they were read with it (see [`repo::CaseRecord`]).
-    pub guardians: Option<Vec<GuardianRow>>,
+    /// The case's guardians if they were read with it (see [`repo::CaseRecord`]); read them
+    /// through [`CaseSlice::guardians`], which is the same on both backends.
+    prefetched_guardians: Option<Vec<GuardianRow>>,
 }
 
 impl CaseSlice {
+    /// A case and its current consent, as a list reads them (guardians on demand).
+    pub fn new(row: CaseRow, consent: Option<Consent>, today: chrono::NaiveDate) -> Self {
+        let consent_state = consent.as_ref().map(|c| consent_state(c, today));
+        Self {
+            row,
+            consent,
+            consent_state,
+            prefetched_guardians: None,
+        }
+    }
+
+    /// The case's guardians in their order: as read with the case, or read now.
+    pub fn guardians(&self, conn: &mut DbConn) -> QueryResult<Cow<'_, [GuardianRow]>> {
+        match &self.prefetched_guardians {
+            Some(rows) => Ok(Cow::Borrowed(rows)),
+            None => repo::guardians_of(conn, &self.row.id).map(Cow::Owned),
+        }
+    }
+
     pub fn resource(&self) -> Resource {
         let active = self.consent_state == Some(ConsentState::Active);
         let (agencies, categories) = match (&self.consent, active) {
@@ -65,14 +90,9 @@ pub fn load(unit: &mut Unit<'_>, case_id: &str) -> Result<CaseSlice, ApiError> {
     let record = repo::find_case_record(unit.conn, case_id)?
         .ok_or_else(|| ApiError::NotFound("there is no such case".to_owned()))?;
     unit.audit.case_ids = vec![record.case.id.clone()];
-    let today = unit.today();
-    let consent_state = record.consent.as_ref().map(|c| consent_state(c, today));
-    Ok(CaseSlice {
-        row: record.case,
-        consent: record.consent,
-        consent_state,
-        guardians: record.guardians,
-    })
+    let mut slice = CaseSlice::new(record.case, record.consent, unit.today());
+    slice.prefetched_guardians = record.guardians;
+    Ok(slice)
 }
 
 impl Unit<'_> {

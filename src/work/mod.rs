@@ -202,27 +202,28 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::Internal("a unit of work panicked".to_owned()))
 }
 
-/// The event of a request that ended with `result`.
-fn outcome_event<T>(
-    meta: &RequestMeta,
-    actor: &Actor,
-    action: Action,
-    success: u16,
-    result: &Result<T, ApiError>,
-    facts: AuditFacts,
-    now: DateTime<Utc>,
-) -> NewEvent {
-    let status = result.as_ref().map_or_else(ApiError::status, |_| success);
-    let denial = result.as_ref().err().map(ApiError::code);
-    event(
-        Some(meta),
-        EventActor::from(actor),
-        action,
-        status,
-        facts,
-        denial,
-        now,
-    )
+impl Call {
+    /// The event of this request, which ended with `result`.
+    fn event<T>(
+        &self,
+        success: u16,
+        result: &Result<T, ApiError>,
+        facts: AuditFacts,
+        now: DateTime<Utc>,
+    ) -> NewEvent {
+        let status = result.as_ref().map_or_else(ApiError::status, |_| success);
+        let denial = result.as_ref().err().map(ApiError::code);
+        let actor = EventActor::from(&self.actor);
+        event(
+            Some(&self.meta),
+            actor,
+            self.action,
+            status,
+            facts,
+            denial,
+            now,
+        )
+    }
 }
 
 /// Runs `work` as one audited unit of work for the caller, in one write transaction with its
@@ -232,22 +233,17 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
 {
-    let Call {
-        state,
-        actor,
-        action,
-        meta,
-    } = call;
     blocking(move || {
+        let state = call.state.clone();
         let mut conn = state.pool.get()?;
         let now = state.clock.now();
         state.audit.write(&mut conn, |conn: &mut DbConn| {
             let mut facts = AuditFacts::default();
             // The work runs in a savepoint: its changes roll back on any error, the event stays.
             let result = conn.transaction(|conn: &mut DbConn| {
-                perform(conn, &state, &actor, now, &mut facts, work)
+                perform(conn, &state, &call.actor, now, &mut facts, work)
             });
-            let event = outcome_event(&meta, &actor, action, success, &result, facts, now);
+            let event = call.event(success, &result, facts, now);
             Ok::<_, ApiError>((result, Some(event)))
         })
     })
@@ -264,7 +260,39 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
 {
-    read_in_turn(call, success, true, work).await
+    let state = call.state.clone();
+    // A turn first: at most `SIG_READ_CONCURRENCY` reads work at once (one per core by
+    // default), the rest wait in arrival order without a thread. At load, every thread beyond
+    // the cores only made the slowest requests slower. A turn not given within the pool's
+    // checkout time is not waited for (the read then runs as it would have without turns), so
+    // reads stuck on an unreachable database cannot queue the others for long.
+    let turn = match state.read_slots.try_acquire() {
+        Ok(turn) => Some(turn),
+        // No turn free (or others already waiting: tokio hands freed turns to them first).
+        Err(_) => actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok),
+    };
+    // The work on a blocking thread; the wait for the event's commit is not on one, so a read
+    // waiting for the group commit holds neither a thread nor a connection (nor a turn).
+    let (result, event) = blocking(move || {
+        let state = call.state.clone();
+        let now = state.clock.now();
+        let mut facts = AuditFacts::default();
+        let result = match state.pool.get() {
+            Ok(mut conn) => db::read_tx(&mut conn, |conn: &mut DbConn| {
+                perform(conn, &state, &call.actor, now, &mut facts, work)
+            }),
+            Err(error) => Err(ApiError::from(error)),
+        };
+        let event = call.event(success, &result, facts, now);
+        (result, event)
+    })
+    .await?;
+    drop(turn);
+    state.audit.submit(event).await?;
+    result
 }
 
 /// As [`read`], and once its event is committed, `then` on a fresh read transaction (a
@@ -283,67 +311,12 @@ where
     G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, ApiError> + Send + 'static,
 {
     let state = call.state.clone();
-    let allowed = read_in_turn(call, success, true, work).await?;
+    let allowed = read(call, success, work).await?;
     blocking(move || {
         let mut conn = state.pool.get()?;
         db::read_tx(&mut conn, |conn: &mut DbConn| then(conn, &state, allowed))
     })
     .await?
-}
-
-async fn read_in_turn<T, F>(
-    call: Call,
-    success: u16,
-    take_turn: bool,
-    work: F,
-) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
-{
-    let Call {
-        state,
-        actor,
-        action,
-        meta,
-    } = call;
-    let worker_state = state.clone();
-    // A turn first: at most `SIG_READ_CONCURRENCY` reads work at once (one per core by
-    // default), the rest wait in arrival order without a thread. At load, every thread beyond
-    // the cores only made the slowest requests slower. A turn not given within the pool's
-    // checkout time is not waited for (the read then runs as it would have without turns), so
-    // reads stuck on an unreachable database cannot queue the others for long.
-    let turn = if !take_turn {
-        None
-    } else {
-        match state.read_slots.try_acquire() {
-            Ok(turn) => Some(turn),
-            // No turn free (or others already waiting: tokio hands freed turns to them first).
-            Err(_) => actix_web::rt::time::timeout(TURN_WAIT, state.read_slots.acquire())
-                .await
-                .ok()
-                .and_then(Result::ok),
-        }
-    };
-    // The work on a blocking thread; the wait for the event's commit is not on one, so a read
-    // waiting for the group commit holds neither a thread nor a connection (nor a turn).
-    let (result, event) = blocking(move || {
-        let state = worker_state;
-        let now = state.clock.now();
-        let mut facts = AuditFacts::default();
-        let result = match state.pool.get() {
-            Ok(mut conn) => db::read_tx(&mut conn, |conn: &mut DbConn| {
-                perform(conn, &state, &actor, now, &mut facts, work)
-            }),
-            Err(error) => Err(ApiError::from(error)),
-        };
-        let event = outcome_event(&meta, &actor, action, success, &result, facts, now);
-        (result, event)
-    })
-    .await?;
-    drop(turn);
-    state.audit.submit(event).await?;
-    result
 }
 
 /// Runs `work` without an audit event: only for the reference data that API.md §10 exempts

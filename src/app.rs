@@ -8,7 +8,7 @@ use actix_web::{web, App};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, ops};
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::openapi::{self, OPENAPI_PATH};
 use crate::state::AppState;
 use crate::telemetry;
@@ -64,13 +64,14 @@ pub fn build_app(
     App::new()
         .app_data(state)
         .app_data(web::PathConfig::default().error_handler(|_, _| {
-            ApiError::BadRequest(
+            UseCaseError::BadRequest(
                 "a path parameter is malformed (ids are UUIDs, versions are numbers)".to_owned(),
             )
             .into()
         }))
         .app_data(web::QueryConfig::default().error_handler(|_, _| {
-            ApiError::BadRequest("a query parameter is malformed or out of range".to_owned()).into()
+            UseCaseError::BadRequest("a query parameter is malformed or out of range".to_owned())
+                .into()
         }))
         .wrap(middleware::from_fn(security_headers))
         .wrap(middleware::from_fn(telemetry::observe))

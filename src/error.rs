@@ -8,8 +8,10 @@ use serde::Serialize;
 
 pub use crate::domain::FieldError;
 
+/// How a unit of work (a use case, a job) ends when it does not succeed. The API and the
+/// pages answer with it; the audit event records its status and code.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum UseCaseError {
     #[error("{0}")]
     BadRequest(String),
     /// The reason is logged at debug level and never names the token.
@@ -63,7 +65,7 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
-impl ApiError {
+impl UseCaseError {
     /// The HTTP status this answer carries (also recorded in the audit event).
     pub fn status(&self) -> u16 {
         match self {
@@ -149,26 +151,26 @@ impl ApiError {
     }
 }
 
-impl From<crate::audit::log::NotRecorded> for ApiError {
+impl From<crate::audit::log::NotRecorded> for UseCaseError {
     fn from(_: crate::audit::log::NotRecorded) -> Self {
         Self::Unavailable
     }
 }
 
-impl From<crate::crypto::fields::SealError> for ApiError {
+impl From<crate::crypto::fields::SealError> for UseCaseError {
     fn from(error: crate::crypto::fields::SealError) -> Self {
         Self::Internal(format!("a sealed field: {error}"))
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
+impl From<diesel::result::Error> for UseCaseError {
     fn from(error: diesel::result::Error) -> Self {
         tracing::warn!(error = %error, "database error");
         Self::Unavailable
     }
 }
 
-impl From<diesel::r2d2::PoolError> for ApiError {
+impl From<diesel::r2d2::PoolError> for UseCaseError {
     fn from(error: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(error = %error, "no database connection");
         Self::Unavailable

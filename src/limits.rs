@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 
 #[derive(Debug)]
 pub struct RateLimits {
@@ -35,13 +35,13 @@ impl RateLimits {
     }
 
     /// Counts one request of `sub`; 429 with the whole seconds to wait when over the limit.
-    pub fn check(&self, sub: &str) -> Result<(), ApiError> {
+    pub fn check(&self, sub: &str) -> Result<(), UseCaseError> {
         match self.limiter.check_key(&sub.to_owned()) {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
                 let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                Err(ApiError::RateLimited {
+                Err(UseCaseError::RateLimited {
                     retry_after_secs: retry_after_secs.max(1),
                 })
             }
@@ -71,7 +71,7 @@ mod tests {
             assert!(limits.check("a").is_ok());
         }
         match limits.check("a") {
-            Err(ApiError::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
+            Err(UseCaseError::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 1),
             other => panic!("expected 429, got {other:?}"),
         }
         assert!(

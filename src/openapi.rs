@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::api;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{FieldError, Problem, UseCaseError};
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
@@ -272,12 +272,14 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
 }
 
 /// Unknown routes: 405 with `Allow` when the path exists with other methods, else 404.
-pub async fn unmatched(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+pub async fn unmatched(
+    req: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, UseCaseError> {
     let allowed = allowed_methods(req.path());
     Err(if allowed.is_empty() {
-        ApiError::NotFound("there is no such resource".to_owned())
+        UseCaseError::NotFound("there is no such resource".to_owned())
     } else {
-        ApiError::MethodNotAllowed(allowed)
+        UseCaseError::MethodNotAllowed(allowed)
     })
 }
 

@@ -8,7 +8,7 @@ use super::{call, state};
 use crate::audit::export::Format;
 use crate::audit::query::{self, Filter};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::usecase::audit::{
     self, AnomaliesView, AnomalyQuery, CheckpointsView, EventPage, EventsQuery, VerificationView,
@@ -29,7 +29,7 @@ pub async fn search(
     req: HttpRequest,
     actor: Actor,
     query: web::Query<EventsQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let query = query.into_inner();
     let page = work::read(call(&req, actor)?, 200, move |unit| {
         audit::search(unit, query)
@@ -52,7 +52,7 @@ pub async fn export(
     req: HttpRequest,
     actor: Actor,
     query: web::Query<EventsQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let query = query.into_inner();
     let (filter, format) = work::read(call(&req, actor)?, 200, move |unit| {
         audit::export(unit, query)
@@ -85,10 +85,15 @@ pub fn export_stream(
                 Step::After(after) => {
                     let batch = web::block(move || {
                         let mut conn = state.pool.get()?;
-                        Ok::<_, ApiError>(query::search(&mut conn, &filter, after, EXPORT_BATCH)?)
+                        Ok::<_, UseCaseError>(query::search(
+                            &mut conn,
+                            &filter,
+                            after,
+                            EXPORT_BATCH,
+                        )?)
                     })
                     .await
-                    .map_err(ApiError::from)
+                    .map_err(UseCaseError::from)
                     .and_then(|r| r);
                     match batch {
                         Ok(events) if events.is_empty() => None,
@@ -114,7 +119,7 @@ pub fn export_stream(
     security(("bearer" = []))
 )]
 #[get("/audit/verify")]
-pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
     let call = call(&req, actor)?;
     let report = work::read_then(call, 200, audit::may_verify, |conn, state, ()| {
         audit::verify(conn, state)
@@ -130,7 +135,7 @@ pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiE
     security(("bearer" = []))
 )]
 #[get("/audit/checkpoints")]
-pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
     let view = work::read(call(&req, actor)?, 200, audit::checkpoints).await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -147,7 +152,7 @@ pub async fn anomalies(
     req: HttpRequest,
     actor: Actor,
     query: web::Query<AnomalyQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let query = query.into_inner();
     let found = work::read(call(&req, actor)?, 200, move |unit| {
         audit::anomalies(unit, query)

@@ -6,7 +6,7 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use super::extract::{ApiJson, CaseId};
 use super::{call, if_match, versioned};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::usecase::cases::{self, CasePage, CasePatch, CaseQuery, CaseView, NewCase};
 use crate::work;
 
@@ -22,7 +22,7 @@ pub async fn create(
     req: HttpRequest,
     actor: Actor,
     body: ApiJson<NewCase>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let input = body.into_inner();
     let view = work::run(call(&req, actor)?, 201, move |unit| {
         cases::create(unit, input)
@@ -33,7 +33,7 @@ pub async fn create(
     response.headers_mut().insert(
         actix_web::http::header::LOCATION,
         actix_web::http::header::HeaderValue::from_str(&location)
-            .map_err(|_| ApiError::Internal("a case id is not a header value".to_owned()))?,
+            .map_err(|_| UseCaseError::Internal("a case id is not a header value".to_owned()))?,
     );
     Ok(response)
 }
@@ -46,7 +46,11 @@ pub async fn create(
     security(("bearer" = []))
 )]
 #[get("/cases/{id}")]
-pub async fn read(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    req: HttpRequest,
+    actor: Actor,
+    id: CaseId,
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let view = work::read(call(&req, actor)?, 200, move |unit| cases::read(unit, &id)).await?;
     Ok(versioned(StatusCode::OK, &view))
@@ -64,7 +68,7 @@ pub async fn list(
     req: HttpRequest,
     actor: Actor,
     query: web::Query<CaseQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let query = query.into_inner();
     let page = work::read(call(&req, actor)?, 200, move |unit| {
         cases::list(unit, query)
@@ -87,7 +91,7 @@ pub async fn update(
     actor: Actor,
     body: ApiJson<CasePatch>,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let (expected, input) = (if_match(&req), body.into_inner());
     let view = work::run(call(&req, actor)?, 200, move |unit| {

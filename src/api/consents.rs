@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use super::call;
 use super::extract::{path_id, ApiJson, CaseId};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::usecase::consents::{self, ConsentView, NewConsent, Revocation};
 use crate::usecase::Items;
 use crate::work;
@@ -24,7 +24,7 @@ pub async fn create(
     actor: Actor,
     body: ApiJson<NewConsent>,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let (id, input) = (id.0, body.into_inner());
     let view = work::run(call(&req, actor)?, 201, move |unit| {
         consents::create(unit, &id, input)
@@ -41,7 +41,11 @@ pub async fn create(
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/consents")]
-pub async fn list(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    req: HttpRequest,
+    actor: Actor,
+    id: CaseId,
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let items = work::read(call(&req, actor)?, 200, move |unit| {
         consents::list(unit, &id)
@@ -64,7 +68,7 @@ pub async fn revoke(
     actor: Actor,
     path: web::Path<(String, String)>,
     body: ApiJson<Revocation>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let (id, consent_id) = path.into_inner();
     let id = path_id(&id, "case")?;
     let consent_id = path_id(&consent_id, "consent")?;

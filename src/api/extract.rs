@@ -12,14 +12,14 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Actor, AuthError};
-use crate::error::{ApiError, FieldError};
+use crate::error::{FieldError, UseCaseError};
 use crate::state::AppState;
 
 /// A UUID from the path, normalised; 400 `bad_request` naming `what` otherwise.
-pub fn path_id(text: &str, what: &str) -> Result<String, ApiError> {
+pub fn path_id(text: &str, what: &str) -> Result<String, UseCaseError> {
     uuid::Uuid::parse_str(text)
         .map(|id| id.to_string())
-        .map_err(|_| ApiError::BadRequest(format!("the {what} id is not a UUID")))
+        .map_err(|_| UseCaseError::BadRequest(format!("the {what} id is not a UUID")))
 }
 
 /// The case id of a `/cases/{id}…` path, normalised; 400 `bad_request` when it is not a UUID.
@@ -27,8 +27,8 @@ pub fn path_id(text: &str, what: &str) -> Result<String, ApiError> {
 pub struct CaseId(pub String);
 
 impl FromRequest for CaseId {
-    type Error = ApiError;
-    type Future = Ready<Result<CaseId, ApiError>>;
+    type Error = UseCaseError;
+    type Future = Ready<Result<CaseId, UseCaseError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let id = req.match_info().get("id").unwrap_or_default();
@@ -43,14 +43,14 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 #[derive(Clone, Copy, Debug)]
 pub struct AuthFailure(pub AuthError);
 
-fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, UseCaseError> {
     req.app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state is not registered".to_owned()))
+        .ok_or_else(|| UseCaseError::Internal("application state is not registered".to_owned()))
 }
 
 impl FromRequest for Actor {
-    type Error = ApiError;
-    type Future = Ready<Result<Actor, ApiError>>;
+    type Error = UseCaseError;
+    type Future = Ready<Result<Actor, UseCaseError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = match state_of(req) {
@@ -71,7 +71,7 @@ impl FromRequest for Actor {
             .map_err(|reason| {
                 tracing::debug!(%reason, "token refused");
                 req.extensions_mut().insert(AuthFailure(reason));
-                ApiError::Unauthenticated("token refused")
+                UseCaseError::Unauthenticated("token refused")
             })
             .and_then(|actor| {
                 state.rate_limits.check(&actor.sub)?;
@@ -111,8 +111,8 @@ fn is_json(req: &HttpRequest) -> bool {
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Error = UseCaseError;
+    type Future = LocalBoxFuture<'static, Result<Self, UseCaseError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let declared = req
@@ -121,10 +121,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|length| length > BODY_LIMIT) {
-            return Box::pin(ready(Err(ApiError::PayloadTooLarge)));
+            return Box::pin(ready(Err(UseCaseError::PayloadTooLarge)));
         }
         if !is_json(req) {
-            return Box::pin(ready(Err(ApiError::UnsupportedMediaType(
+            return Box::pin(ready(Err(UseCaseError::UnsupportedMediaType(
                 "send the body as application/json".to_owned(),
             ))));
         }
@@ -138,10 +138,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 let mut body = web::BytesMut::new();
                 while let Some(chunk) = payload.next().await {
                     let chunk = chunk.map_err(|_| {
-                        ApiError::BadRequest("the request body could not be read".to_owned())
+                        UseCaseError::BadRequest("the request body could not be read".to_owned())
                     })?;
                     if body.len() + chunk.len() > BODY_LIMIT {
-                        return Err(ApiError::PayloadTooLarge);
+                        return Err(UseCaseError::PayloadTooLarge);
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -149,7 +149,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             };
             let body = actix_web::rt::time::timeout(limit, read)
                 .await
-                .map_err(|_| ApiError::RequestTimeout)??;
+                .map_err(|_| UseCaseError::RequestTimeout)??;
             parse_json(&body).map(ApiJson)
         })
     }
@@ -157,9 +157,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
 /// Parses a body: first as JSON at all (400 on a syntax error, an empty body or trailing
 /// characters), then into `T` (422 naming the field whose shape is wrong).
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, UseCaseError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
-        ApiError::BadRequest(format!(
+        UseCaseError::BadRequest(format!(
             "the body is not valid JSON (line {}, column {})",
             error.line(),
             error.column()
@@ -167,7 +167,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })?;
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        ApiError::Validation(vec![shape_error(&path, error.inner())])
+        UseCaseError::Validation(vec![shape_error(&path, error.inner())])
     })
 }
 
@@ -220,9 +220,9 @@ mod tests {
         count: u32,
     }
 
-    fn fields(result: Result<Outer, ApiError>) -> Vec<FieldError> {
+    fn fields(result: Result<Outer, UseCaseError>) -> Vec<FieldError> {
         match result {
-            Err(ApiError::Validation(errors)) => errors,
+            Err(UseCaseError::Validation(errors)) => errors,
             other => panic!("expected a validation error, got {other:?}"),
         }
     }
@@ -231,15 +231,15 @@ mod tests {
     fn syntax_errors_are_bad_requests() {
         assert!(matches!(
             parse_json::<Outer>(b"{\"youth\": "),
-            Err(ApiError::BadRequest(_))
+            Err(UseCaseError::BadRequest(_))
         ));
         assert!(matches!(
             parse_json::<Outer>(b"{text: 'x'}"),
-            Err(ApiError::BadRequest(_))
+            Err(UseCaseError::BadRequest(_))
         ));
         assert!(matches!(
             parse_json::<Outer>(b"{\"youth\":{\"personal_number\":\"1\"},\"count\":1} x"),
-            Err(ApiError::BadRequest(_))
+            Err(UseCaseError::BadRequest(_))
         ));
     }
 

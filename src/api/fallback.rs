@@ -13,7 +13,7 @@ use actix_web::{web, HttpMessage, ResponseError};
 use super::{request_meta, AuditRecorded};
 use crate::audit::{Action, EventActor};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::work::{self, AuditFacts};
 
@@ -54,7 +54,7 @@ pub async fn fallback(
     let code = response
         .response()
         .error()
-        .and_then(|error| error.as_error::<ApiError>())
+        .and_then(|error| error.as_error::<UseCaseError>())
         .map(|error| error.code().to_owned())
         .unwrap_or_else(|| status.as_str().to_owned());
     // A well-formed case id in the path names the case the request was about.
@@ -83,17 +83,17 @@ pub async fn fallback(
         let mut conn = state.pool.get()?;
         state
             .audit
-            .write(&mut conn, |_| Ok::<_, ApiError>(((), Some(event))))
+            .write(&mut conn, |_| Ok::<_, UseCaseError>(((), Some(event))))
     })
     .await
-    .map_err(ApiError::from)
+    .map_err(UseCaseError::from)
     .and_then(|stored| stored);
     match stored {
         Ok(()) => Ok(response.map_into_left_body()),
         Err(error) => {
             tracing::error!(%error, "the audit event of a refused request could not be stored");
             let (request, _) = response.into_parts();
-            let replaced = ApiError::Unavailable.error_response();
+            let replaced = UseCaseError::Unavailable.error_response();
             Ok(ServiceResponse::new(request, replaced).map_into_right_body())
         }
     }

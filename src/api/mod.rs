@@ -20,26 +20,26 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::Action;
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::telemetry::RequestId;
 use crate::usecase::Versioned;
 use crate::work::{Call, RequestMeta};
 
 /// The version an `If-Match` header names: 428 without it, 412 when it is not a version.
-pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
+pub fn if_match(req: &HttpRequest) -> Result<i64, UseCaseError> {
     let value = req
         .headers()
         .get(header::IF_MATCH)
-        .ok_or(ApiError::PreconditionRequired)?
+        .ok_or(UseCaseError::PreconditionRequired)?
         .to_str()
-        .map_err(|_| ApiError::PreconditionFailed)?;
+        .map_err(|_| UseCaseError::PreconditionFailed)?;
     value
         .trim()
         .trim_start_matches("W/")
         .trim_matches('"')
         .parse()
-        .map_err(|_| ApiError::PreconditionFailed)
+        .map_err(|_| UseCaseError::PreconditionFailed)
 }
 
 /// A view as JSON with `ETag: "<version>"`.
@@ -69,16 +69,16 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
 }
 
 /// The application a request runs in.
-pub fn state(req: &HttpRequest) -> Result<AppState, ApiError> {
+pub fn state(req: &HttpRequest) -> Result<AppState, UseCaseError> {
     req.app_data::<web::Data<AppState>>()
         .map(|data| data.get_ref().clone())
-        .ok_or_else(|| ApiError::Internal("application state is not registered".to_owned()))
+        .ok_or_else(|| UseCaseError::Internal("application state is not registered".to_owned()))
 }
 
 /// The audited call a request makes, its action taken from the route
 /// ([`crate::openapi::action_for`]). The request is marked as audited here: the unit of work
 /// writes its event, the fallback does not.
-pub fn call(req: &HttpRequest, actor: Actor) -> Result<Call, ApiError> {
+pub fn call(req: &HttpRequest, actor: Actor) -> Result<Call, UseCaseError> {
     let action = Action::of_route(req.method().as_str(), req.match_pattern().as_deref());
     req.extensions_mut().insert(AuditRecorded);
     Ok(Call {

@@ -6,7 +6,7 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 use super::call;
 use super::extract::{ApiJson, CaseId};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::usecase::access::{self, AccessExplanation, AccessLog};
 use crate::usecase::notes::{self, NewNote, NoteView};
 use crate::usecase::Items;
@@ -26,7 +26,7 @@ pub async fn create(
     actor: Actor,
     body: ApiJson<NewNote>,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let (id, input) = (id.0, body.into_inner());
     let view = work::run(call(&req, actor)?, 201, move |unit| {
         notes::create(unit, &id, input)
@@ -43,7 +43,11 @@ pub async fn create(
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/notes")]
-pub async fn list(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    req: HttpRequest,
+    actor: Actor,
+    id: CaseId,
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let items = work::read(call(&req, actor)?, 200, move |unit| notes::list(unit, &id)).await?;
     Ok(HttpResponse::Ok().json(items))
@@ -61,7 +65,7 @@ pub async fn access_explained(
     req: HttpRequest,
     actor: Actor,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let body = work::read(call(&req, actor)?, 200, move |unit| {
         access::explain(unit, &id)
@@ -82,7 +86,7 @@ pub async fn access_log(
     req: HttpRequest,
     actor: Actor,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let body = work::read(call(&req, actor)?, 200, move |unit| access::log(unit, &id)).await?;
     Ok(HttpResponse::Ok().json(body))

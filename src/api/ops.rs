@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::AppState;
 
 /// 200 while the process is up.
@@ -17,20 +17,20 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 when the database answers and the policy set is loaded (it always is once serving:
 /// a policy set that does not load stops the start), else 503.
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseError> {
     let state = state.get_ref().clone();
     let database = web::block(move || {
         let mut conn = state.pool.get_timeout(Duration::from_secs(2))?;
         diesel::sql_query("SELECT 1").execute(&mut *conn)?;
-        Ok::<_, ApiError>(())
+        Ok::<_, UseCaseError>(())
     })
     .await
-    .map_err(ApiError::from)
+    .map_err(UseCaseError::from)
     .and_then(|r| r);
     match database {
         Ok(()) => Ok(HttpResponse::Ok()
             .json(json!({"status": "ready", "database": "ok", "policies": "loaded"}))),
-        Err(_) => Err(ApiError::Unavailable),
+        Err(_) => Err(UseCaseError::Unavailable),
     }
 }
 

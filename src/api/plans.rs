@@ -7,7 +7,7 @@ use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use super::extract::{path_id, ApiJson, CaseId};
 use super::{call, if_match, versioned};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::usecase::plans::{
     self, FollowUpInput, MeasurePatch, PlanInput, PlanVersionSummary, PlanView,
 };
@@ -21,7 +21,11 @@ use crate::work;
     security(("bearer" = []))
 )]
 #[get("/cases/{id}/plan")]
-pub async fn read(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    req: HttpRequest,
+    actor: Actor,
+    id: CaseId,
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let plan = work::read(call(&req, actor)?, 200, move |unit| plans::read(unit, &id)).await?;
     Ok(versioned(StatusCode::OK, &plan))
@@ -41,7 +45,7 @@ pub async fn replace(
     actor: Actor,
     body: ApiJson<PlanInput>,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let (expected, input) = (if_match(&req), body.into_inner());
     let plan = work::run(call(&req, actor)?, 200, move |unit| {
@@ -59,7 +63,11 @@ pub async fn replace(
     security(("bearer" = []))
 )]
 #[post("/cases/{id}/plan/agree")]
-pub async fn agree(req: HttpRequest, actor: Actor, id: CaseId) -> Result<HttpResponse, ApiError> {
+pub async fn agree(
+    req: HttpRequest,
+    actor: Actor,
+    id: CaseId,
+) -> Result<HttpResponse, UseCaseError> {
     let (id, expected) = (id.0, if_match(&req));
     let plan = work::run(call(&req, actor)?, 200, move |unit| {
         plans::agree(unit, &id, expected)
@@ -87,7 +95,7 @@ pub async fn update_measure(
     actor: Actor,
     path: web::Path<(String, String)>,
     body: ApiJson<MeasurePatch>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let (id, measure_id) = path.into_inner();
     let (id, measure_id) = (path_id(&id, "case")?, path_id(&measure_id, "measure")?);
     let (expected, input) = (if_match(&req), body.into_inner());
@@ -112,7 +120,7 @@ pub async fn follow_up(
     actor: Actor,
     body: ApiJson<FollowUpInput>,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let (expected, input) = (if_match(&req), body.into_inner());
     let plan = work::run(call(&req, actor)?, 200, move |unit| {
@@ -134,7 +142,7 @@ pub async fn list_versions(
     req: HttpRequest,
     actor: Actor,
     id: CaseId,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let id = id.0;
     let list = work::read(call(&req, actor)?, 200, move |unit| {
         plans::versions(unit, &id)
@@ -155,7 +163,7 @@ pub async fn read_version(
     req: HttpRequest,
     actor: Actor,
     path: web::Path<(String, i64)>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let (id, number) = path.into_inner();
     let id = path_id(&id, "case")?;
     let plan = work::read(call(&req, actor)?, 200, move |unit| {

@@ -5,9 +5,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 
-impl ResponseError for ApiError {
+impl ResponseError for UseCaseError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -37,7 +37,7 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
+impl From<actix_web::error::BlockingError> for UseCaseError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         Self::Internal("a unit of work panicked or its thread pool is gone".to_owned())
     }

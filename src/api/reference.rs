@@ -5,7 +5,7 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 use super::extract::ApiJson;
 use super::{call, state};
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::usecase::reference::{self, AgencyView, AreaView, NewAgency};
 use crate::work;
 
@@ -16,7 +16,7 @@ use crate::work;
     security(("bearer" = []))
 )]
 #[get("/areas")]
-pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
     let areas = work::run_unaudited(state(&req)?, actor, reference::areas).await?;
     Ok(HttpResponse::Ok().json(areas))
 }
@@ -28,7 +28,7 @@ pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, 
     security(("bearer" = []))
 )]
 #[get("/agencies")]
-pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
     let agencies = work::run_unaudited(state(&req)?, actor, reference::agencies).await?;
     Ok(HttpResponse::Ok().json(agencies))
 }
@@ -45,7 +45,7 @@ pub async fn create_agency(
     req: HttpRequest,
     actor: Actor,
     body: ApiJson<NewAgency>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, UseCaseError> {
     let input = body.into_inner();
     let created = work::run(call(&req, actor)?, 201, move |unit| {
         reference::create_agency(unit, input)

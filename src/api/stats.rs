@@ -4,7 +4,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 
 use super::call;
 use crate::auth::Actor;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::usecase::stats::{self, StatsView};
 use crate::work;
 
@@ -15,7 +15,7 @@ use crate::work;
     security(("bearer" = []))
 )]
 #[get("/stats")]
-pub async fn read(req: HttpRequest, actor: Actor) -> Result<HttpResponse, ApiError> {
+pub async fn read(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
     let body = work::read(call(&req, actor)?, 200, stats::read).await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -5,7 +5,7 @@
 use crate::audit::chain::Checkpoint;
 use crate::audit::log::CheckpointError;
 use crate::audit::to_micros;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::StateInner;
 
 /// Why no checkpoint was signed.
@@ -17,10 +17,10 @@ pub enum Error {
     Checkpoint(#[from] CheckpointError),
 }
 
-impl From<Error> for ApiError {
+impl From<Error> for UseCaseError {
     fn from(error: Error) -> Self {
         tracing::warn!(%error, "no audit checkpoint");
-        ApiError::Unavailable
+        UseCaseError::Unavailable
     }
 }
 

@@ -21,7 +21,7 @@ use crate::domain::personal_number;
 pub use crate::domain::retention::{
     born_on_archive_day, retained_until, ArchiveBasis, Disposition, ERASED,
 };
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::cases::CaseRow;
 use crate::repo::retention as repo;
 use crate::state::StateInner;
@@ -33,7 +33,7 @@ const ACTOR_NAME: &str = "Retention job";
 const ACTOR_ROLE: &str = "system";
 
 /// A case's last entry: its closure, or a later note. `None` while it is not closed.
-pub fn last_entry(conn: &mut DbConn, row: &CaseRow) -> Result<Option<NaiveDate>, ApiError> {
+pub fn last_entry(conn: &mut DbConn, row: &CaseRow) -> Result<Option<NaiveDate>, UseCaseError> {
     let Some(closed_at) = row.closed_at else {
         return Ok(None);
     };
@@ -51,7 +51,7 @@ pub fn archive_basis(
     crypto: &FieldCrypto,
     row: &CaseRow,
     today: NaiveDate,
-) -> Result<Option<ArchiveBasis>, ApiError> {
+) -> Result<Option<ArchiveBasis>, UseCaseError> {
     if row.retention_archive {
         return Ok(Some(ArchiveBasis::Decision));
     }
@@ -87,7 +87,7 @@ pub fn assess(
     row: &CaseRow,
     today: NaiveDate,
     years: u32,
-) -> Result<Option<Due>, ApiError> {
+) -> Result<Option<Due>, UseCaseError> {
     if !CaseStatus::Closed.is(&row.status) || row.erased_at.is_some() || row.archived_at.is_some() {
         return Ok(None);
     }
@@ -124,7 +124,7 @@ pub fn review(
     crypto: &FieldCrypto,
     today: NaiveDate,
     years: u32,
-) -> Result<Vec<Due>, ApiError> {
+) -> Result<Vec<Due>, UseCaseError> {
     // A case is due at the earliest the day after closure + years; two days of slack cover the
     // difference between the UTC timestamps and Stockholm dates.
     let cutoff = today
@@ -159,7 +159,7 @@ pub struct Report {
 
 /// Reviews every closed case and, unless `dry_run`, erases or archives each one that is due,
 /// one transaction and one audit event per case.
-pub fn run(state: &StateInner, dry_run: bool) -> Result<Report, ApiError> {
+pub fn run(state: &StateInner, dry_run: bool) -> Result<Report, UseCaseError> {
     let now = state.clock.now();
     let today = stockholm_date(&now);
     let years = state.config.retention_years;
@@ -199,7 +199,7 @@ fn apply(
     conn: &mut DbConn,
     seen: &Due,
     now: DateTime<Utc>,
-) -> Result<Option<Disposition>, ApiError> {
+) -> Result<Option<Disposition>, UseCaseError> {
     let today = stockholm_date(&now);
     let at = audit::to_micros(now);
     state.audit.write(conn, |conn| {
@@ -253,6 +253,6 @@ fn apply(
             reason: Some(reason.to_owned()),
         };
         let event = work::event(None, actor, action, 200, facts, None, now);
-        Ok::<_, ApiError>((Some(due.disposition), Some(event)))
+        Ok::<_, UseCaseError>((Some(due.disposition), Some(event)))
     })
 }

@@ -8,7 +8,7 @@ use crate::audit::{query, Action};
 use crate::authz::{AgencyFacts, Context};
 use crate::clock::{rfc3339, rfc3339_naive};
 use crate::domain::consent::CATEGORIES;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::reference as reference_repo;
 use crate::work::access;
 use crate::work::Unit;
@@ -56,7 +56,7 @@ pub struct AccessLog {
 }
 
 /// Who can read case `id` now, and on what basis — asked of the same policy set.
-pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, ApiError> {
+pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::AccessRead, &slice, &Context::default())?;
     let resource = slice.resource();
@@ -105,7 +105,7 @@ pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, ApiEr
 }
 
 /// The register extract of case `id`: every access to it, oldest first.
-pub fn log(unit: &mut Unit<'_>, id: &str) -> Result<AccessLog, ApiError> {
+pub fn log(unit: &mut Unit<'_>, id: &str) -> Result<AccessLog, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::AccessLogRead, &slice, &Context::default())?;
     // The extract discloses who accessed the case, not the case's data.

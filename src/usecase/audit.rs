@@ -14,7 +14,7 @@ use crate::audit::{Action, AuditEvent};
 use crate::authz::Resource;
 use crate::clock::rfc3339_naive;
 use crate::db::DbConn;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::StateInner;
 use crate::work::Unit;
 
@@ -46,13 +46,13 @@ pub struct EventsQuery {
     pub format: Option<String>,
 }
 
-fn parse_time(field: &str, text: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
+fn parse_time(field: &str, text: Option<&str>) -> Result<Option<NaiveDateTime>, UseCaseError> {
     text.filter(|t| !t.is_empty())
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
                 .map(|at| at.with_timezone(&Utc).naive_utc())
                 .map_err(|_| {
-                    ApiError::BadRequest(format!(
+                    UseCaseError::BadRequest(format!(
                         "`{field}` must be an RFC 3339 time, e.g. 2026-11-23T09:15:00Z"
                     ))
                 })
@@ -61,10 +61,10 @@ fn parse_time(field: &str, text: Option<&str>) -> Result<Option<NaiveDateTime>, 
 }
 
 impl EventsQuery {
-    fn filter(&self) -> Result<Filter, ApiError> {
+    fn filter(&self) -> Result<Filter, UseCaseError> {
         if let Some(outcome) = &self.outcome {
             if !["allowed", "denied", "error"].contains(&outcome.as_str()) {
-                return Err(ApiError::BadRequest(
+                return Err(UseCaseError::BadRequest(
                     "`outcome` must be allowed, denied or error".to_owned(),
                 ));
             }
@@ -82,17 +82,17 @@ impl EventsQuery {
         })
     }
 
-    fn limit(&self) -> Result<i64, ApiError> {
+    fn limit(&self) -> Result<i64, UseCaseError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-            Some(_) => Err(ApiError::BadRequest(format!(
+            Some(_) => Err(UseCaseError::BadRequest(format!(
                 "`limit` must be between 1 and {MAX_LIMIT}"
             ))),
         }
     }
 
-    fn cursor(&self) -> Result<i64, ApiError> {
+    fn cursor(&self) -> Result<i64, UseCaseError> {
         match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => Ok(0),
             Some(text) => text
@@ -100,7 +100,7 @@ impl EventsQuery {
                 .ok()
                 .filter(|seq| *seq >= 0)
                 .ok_or_else(|| {
-                    ApiError::BadRequest("`cursor` is not one this API gave out".to_owned())
+                    UseCaseError::BadRequest("`cursor` is not one this API gave out".to_owned())
                 }),
         }
     }
@@ -115,7 +115,7 @@ pub struct EventPage {
 }
 
 /// Searches the audit log, oldest first (role `auditor`).
-pub fn search(unit: &mut Unit<'_>, query: EventsQuery) -> Result<EventPage, ApiError> {
+pub fn search(unit: &mut Unit<'_>, query: EventsQuery) -> Result<EventPage, UseCaseError> {
     unit.authorize(Action::AuditSearch, Resource::AuditLog)?;
     let (filter, limit, after) = (query.filter()?, query.limit()?, query.cursor()?);
     let mut items = query::search(unit.conn, &filter, after, limit + 1)?;
@@ -129,10 +129,10 @@ pub fn search(unit: &mut Unit<'_>, query: EventsQuery) -> Result<EventPage, ApiE
 
 /// What an export streams: the filter, bounded by the log's head when the export starts
 /// (later events are for a later export), and the format (role `auditor`).
-pub fn export(unit: &mut Unit<'_>, query: EventsQuery) -> Result<(Filter, Format), ApiError> {
+pub fn export(unit: &mut Unit<'_>, query: EventsQuery) -> Result<(Filter, Format), UseCaseError> {
     unit.authorize(Action::AuditExport, Resource::AuditLog)?;
     let format = Format::parse(query.format.as_deref())
-        .ok_or_else(|| ApiError::BadRequest("`format` must be ndjson or csv".to_owned()))?;
+        .ok_or_else(|| UseCaseError::BadRequest("`format` must be ndjson or csv".to_owned()))?;
     let mut filter = query.filter()?;
     filter.up_to_seq = Some(chain::head(unit.conn)?.map_or(0, |(seq, _)| seq));
     Ok((filter, format))
@@ -182,7 +182,7 @@ impl From<&chain::Verification> for VerificationView {
 }
 
 /// May the caller verify the log (role `auditor`)?
-pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), ApiError> {
+pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), UseCaseError> {
     unit.authorize(Action::AuditVerify, Resource::AuditLog)
         .map(|_| ())
 }
@@ -191,9 +191,9 @@ pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), ApiError> {
 /// snapshot, writers are not held up meanwhile); a second connection, when one is free at
 /// once, verifies half of the log beside it. Run after [`may_verify`]'s event is committed,
 /// so the report includes it.
-pub fn verify(conn: &mut DbConn, state: &StateInner) -> Result<VerificationView, ApiError> {
+pub fn verify(conn: &mut DbConn, state: &StateInner) -> Result<VerificationView, UseCaseError> {
     let mut helper = state.pool.try_get();
-    let witness = chain::read_witness(&state.config.data_dir).map_err(ApiError::Internal)?;
+    let witness = chain::read_witness(&state.config.data_dir).map_err(UseCaseError::Internal)?;
     let public_key = state.keys.audit.public_key();
     let report = chain::verify_with(conn, helper.as_deref_mut(), public_key, witness.as_ref())?;
     Ok(VerificationView::from(&report))
@@ -222,7 +222,7 @@ pub struct CheckpointsView {
 }
 
 /// The signed checkpoints and the public key that verifies them (role `auditor`).
-pub fn checkpoints(unit: &mut Unit<'_>) -> Result<CheckpointsView, ApiError> {
+pub fn checkpoints(unit: &mut Unit<'_>) -> Result<CheckpointsView, UseCaseError> {
     unit.authorize(Action::AuditCheckpoints, Resource::AuditLog)?;
     let items = chain::checkpoints(unit.conn)?
         .iter()
@@ -276,7 +276,7 @@ pub struct AnomaliesView {
 }
 
 /// Denied attempts per actor, off-hours use and unusually many cases a day (role `auditor`).
-pub fn anomalies(unit: &mut Unit<'_>, query: AnomalyQuery) -> Result<AnomaliesView, ApiError> {
+pub fn anomalies(unit: &mut Unit<'_>, query: AnomalyQuery) -> Result<AnomaliesView, UseCaseError> {
     unit.authorize(Action::AuditAnomalies, Resource::AuditLog)?;
     let to = parse_time("to", query.to.as_deref())?.unwrap_or_else(|| unit.now.naive_utc());
     let from =

@@ -12,7 +12,7 @@ use crate::clock::rfc3339_naive;
 use crate::crypto::columns::Column;
 use crate::domain::case::{check_age, text_rule, CaseStatus};
 use crate::domain::personal_number::{self, PersonalNumber};
-use crate::error::{ApiError, FieldError};
+use crate::error::{FieldError, UseCaseError};
 use crate::jobs::retention;
 use crate::repo::cases::{self as repo, CaseChanges, CaseFilter, CaseRow, GuardianRow};
 use crate::repo::reference as reference_repo;
@@ -212,10 +212,10 @@ pub struct CasePage {
     pub next_cursor: Option<String>,
 }
 
-fn open(unit: &Unit<'_>, column: Column, id: &str, sealed: &[u8]) -> Result<String, ApiError> {
+fn open(unit: &Unit<'_>, column: Column, id: &str, sealed: &[u8]) -> Result<String, UseCaseError> {
     unit.crypto().open_text(column, id, sealed).map_err(|e| {
         tracing::error!(column = column.label(), error = %e, "a sealed field did not open");
-        ApiError::Internal("a stored field could not be decrypted".to_owned())
+        UseCaseError::Internal("a stored field could not be decrypted".to_owned())
     })
 }
 
@@ -224,11 +224,11 @@ fn open_opt(
     column: Column,
     id: &str,
     sealed: Option<&Vec<u8>>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, UseCaseError> {
     sealed.map(|s| open(unit, column, id, s)).transpose()
 }
 
-fn seal(unit: &Unit<'_>, column: Column, id: &str, value: &str) -> Result<Vec<u8>, ApiError> {
+fn seal(unit: &Unit<'_>, column: Column, id: &str, value: &str) -> Result<Vec<u8>, UseCaseError> {
     Ok(unit.crypto().seal_text(column, id, value.trim())?)
 }
 
@@ -237,7 +237,7 @@ fn seal_opt(
     column: Column,
     id: &str,
     value: Option<&str>,
-) -> Result<Option<Vec<u8>>, ApiError> {
+) -> Result<Option<Vec<u8>>, UseCaseError> {
     value
         .map(str::trim)
         .filter(|v| !v.is_empty())
@@ -266,7 +266,7 @@ fn consent_summary(slice: &CaseSlice) -> ConsentSummary {
     }
 }
 
-fn youth_view(unit: &Unit<'_>, row: &CaseRow, contact: bool) -> Result<YouthView, ApiError> {
+fn youth_view(unit: &Unit<'_>, row: &CaseRow, contact: bool) -> Result<YouthView, UseCaseError> {
     let id = row.id.as_str();
     let contact_of = |column, sealed: Option<&Vec<u8>>| match contact {
         true => open_opt(unit, column, id, sealed),
@@ -301,7 +301,7 @@ fn guardian_view(
     unit: &Unit<'_>,
     g: &GuardianRow,
     contact: bool,
-) -> Result<GuardianView, ApiError> {
+) -> Result<GuardianView, UseCaseError> {
     let id = g.id.as_str();
     let contact_of = |column, sealed: Option<&Vec<u8>>| match contact {
         true => open_opt(unit, column, id, sealed),
@@ -329,7 +329,7 @@ pub fn case_view(
     unit: &mut Unit<'_>,
     slice: &CaseSlice,
     visible: &[&'static str],
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, UseCaseError> {
     let row = &slice.row;
     let mut view = CaseView {
         id: row.id.clone(),
@@ -386,7 +386,7 @@ pub fn case_view(
     Ok(view)
 }
 
-fn retention_view(unit: &mut Unit<'_>, row: &CaseRow) -> Result<RetentionView, ApiError> {
+fn retention_view(unit: &mut Unit<'_>, row: &CaseRow) -> Result<RetentionView, UseCaseError> {
     let basis = retention::archive_basis(unit.crypto(), row, unit.today())?;
     let until = retention::last_entry(unit.conn, row)?
         .map(|last| retention::retained_until(last, unit.retention_years()));
@@ -402,7 +402,7 @@ fn retention_view(unit: &mut Unit<'_>, row: &CaseRow) -> Result<RetentionView, A
 
 /// Loads the case and views what the caller may see of it, noting the categories for the
 /// audit event; 403 when nothing of it is visible.
-fn visible_view(unit: &mut Unit<'_>, id: &str) -> Result<CaseView, ApiError> {
+fn visible_view(unit: &mut Unit<'_>, id: &str) -> Result<CaseView, UseCaseError> {
     let slice = access::load(unit, id)?;
     let visible = unit.require_some_category(&slice)?;
     unit.audit.categories = visible.iter().map(|c| c.to_string()).collect();
@@ -410,7 +410,7 @@ fn visible_view(unit: &mut Unit<'_>, id: &str) -> Result<CaseView, ApiError> {
 }
 
 /// Reads a case, cut to the categories the caller may see now.
-pub fn read(unit: &mut Unit<'_>, id: &str) -> Result<CaseView, ApiError> {
+pub fn read(unit: &mut Unit<'_>, id: &str) -> Result<CaseView, UseCaseError> {
     visible_view(unit, id)
 }
 
@@ -422,7 +422,7 @@ struct Checked {
     warnings: Vec<String>,
 }
 
-fn check_new_case(unit: &mut Unit<'_>, input: &NewCase) -> Result<Checked, ApiError> {
+fn check_new_case(unit: &mut Unit<'_>, input: &NewCase) -> Result<Checked, UseCaseError> {
     let today = unit.today();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -511,7 +511,7 @@ fn check_new_case(unit: &mut Unit<'_>, input: &NewCase) -> Result<Checked, ApiEr
             guardian_numbers,
             warnings,
         }),
-        _ => Err(ApiError::Validation(errors)),
+        _ => Err(UseCaseError::Validation(errors)),
     }
 }
 
@@ -534,7 +534,7 @@ fn person_texts(
 }
 
 /// Opens a case (role `social_secretary` at a `social_services` agency).
-pub fn create(unit: &mut Unit<'_>, input: NewCase) -> Result<CaseView, ApiError> {
+pub fn create(unit: &mut Unit<'_>, input: NewCase) -> Result<CaseView, UseCaseError> {
     unit.authorize(Action::CaseCreate, Resource::Cases)?;
     let checked = check_new_case(unit, &input)?;
     let id = uuid::Uuid::now_v7().to_string();
@@ -611,13 +611,13 @@ pub fn create(unit: &mut Unit<'_>, input: NewCase) -> Result<CaseView, ApiError>
 }
 
 /// Lists the cases the caller may read now, each cut to the caller's categories.
-pub fn list(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiError> {
+pub fn list(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, UseCaseError> {
     unit.authorize(Action::CaseList, Resource::Cases)?;
     let limit = match query.limit {
         None => DEFAULT_LIMIT,
         Some(l) if (1..=MAX_LIMIT).contains(&l) => l,
         Some(_) => {
-            return Err(ApiError::BadRequest(format!(
+            return Err(UseCaseError::BadRequest(format!(
                 "`limit` must be between 1 and {MAX_LIMIT}"
             )))
         }
@@ -627,7 +627,7 @@ pub fn list(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiError>
         .as_deref()
         .is_some_and(|s| CaseStatus::parse(s).is_none())
     {
-        return Err(ApiError::BadRequest(
+        return Err(UseCaseError::BadRequest(
             "`status` must be open, active or closed".to_owned(),
         ));
     }
@@ -640,7 +640,7 @@ pub fn list(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiError>
             personal_number::parse(text, unit.today())
                 .map(|n| unit.crypto().blind_index(&n.normalised))
                 .map_err(|_| {
-                    ApiError::BadRequest(
+                    UseCaseError::BadRequest(
                         "`personal_number` is not a valid personal or coordination number"
                             .to_owned(),
                     )
@@ -702,9 +702,9 @@ pub fn list(unit: &mut Unit<'_>, query: CaseQuery) -> Result<CasePage, ApiError>
 pub fn update(
     unit: &mut Unit<'_>,
     id: &str,
-    expected: Result<i64, ApiError>,
+    expected: Result<i64, UseCaseError>,
     input: CasePatch,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::CaseUpdate, &slice, &Context::default())?;
     require_version(expected, slice.row.version)?;
@@ -713,7 +713,7 @@ pub fn update(
     let changes_case =
         input.status.is_some() || input.area.is_some() || input.closure_reason.is_some();
     if CaseStatus::Closed.is(&row.status) && (changes_case || input.retention.is_none()) {
-        return Err(ApiError::Conflict(
+        return Err(UseCaseError::Conflict(
             "the case is closed; a closed case is final (only its retention flags change)"
                 .to_owned(),
         ));
@@ -723,7 +723,7 @@ pub fn update(
         && !CaseStatus::Active.is(&row.status)
         && slice.active_consent().is_none()
     {
-        return Err(ApiError::Conflict(
+        return Err(UseCaseError::Conflict(
             "a case becomes active only with an active consent".to_owned(),
         ));
     }
@@ -742,13 +742,13 @@ pub fn update(
         version: row.version + 1,
     };
     if !repo::update_case(unit.conn, &row.id, row.version, &changes)? {
-        return Err(ApiError::PreconditionFailed);
+        return Err(UseCaseError::PreconditionFailed);
     }
     visible_view(unit, &row.id)
 }
 
 /// The patch's rules; the closure reason when it closes the case.
-fn check_patch(unit: &mut Unit<'_>, input: &CasePatch) -> Result<Option<String>, ApiError> {
+fn check_patch(unit: &mut Unit<'_>, input: &CasePatch) -> Result<Option<String>, UseCaseError> {
     let mut errors = Vec::new();
     if let Some(area) = &input.area {
         if reference_repo::areas(unit.conn)?
@@ -784,6 +784,6 @@ fn check_patch(unit: &mut Unit<'_>, input: &CasePatch) -> Result<Option<String>,
     if errors.is_empty() {
         Ok(closure)
     } else {
-        Err(ApiError::Validation(errors))
+        Err(UseCaseError::Validation(errors))
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::consent::{
 };
 use crate::domain::personal_number;
 use crate::domain::retention::ERASED;
-use crate::error::{ApiError, FieldError};
+use crate::error::{FieldError, UseCaseError};
 use crate::repo::cases::{self as repo, Consent, ConsentRow, PartyRow};
 use crate::repo::reference as reference_repo;
 use crate::work::access::{self, CaseSlice};
@@ -164,7 +164,11 @@ pub fn consent_view(consent: &Consent, today: NaiveDate) -> ConsentView {
 }
 
 /// Records a consent on case `id`; it supersedes the case's earlier consents.
-pub fn create(unit: &mut Unit<'_>, id: &str, input: NewConsent) -> Result<ConsentView, ApiError> {
+pub fn create(
+    unit: &mut Unit<'_>,
+    id: &str,
+    input: NewConsent,
+) -> Result<ConsentView, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::ConsentCreate, &slice, &Context::default())?;
     record(unit, &slice, input)
@@ -174,9 +178,9 @@ fn record(
     unit: &mut Unit<'_>,
     slice: &CaseSlice,
     input: NewConsent,
-) -> Result<ConsentView, ApiError> {
+) -> Result<ConsentView, UseCaseError> {
     if CaseStatus::Closed.is(&slice.row.status) {
-        return Err(ApiError::Conflict("the case is closed".to_owned()));
+        return Err(UseCaseError::Conflict("the case is closed".to_owned()));
     }
     let today = unit.today();
     let case_id = slice.row.id.clone();
@@ -184,13 +188,15 @@ fn record(
         .row
         .youth_personal_number
         .as_ref()
-        .ok_or_else(|| ApiError::Conflict(ERASED.to_owned()))?;
+        .ok_or_else(|| UseCaseError::Conflict(ERASED.to_owned()))?;
     let number = unit
         .crypto()
         .open_text(Column::YouthPersonalNumber, &case_id, sealed)?;
     let birth = personal_number::parse(&number, today)
         .map(|n| n.birth_date)
-        .map_err(|_| ApiError::Internal("a stored personal number does not parse".to_owned()))?;
+        .map_err(|_| {
+            UseCaseError::Internal("a stored personal number does not parse".to_owned())
+        })?;
     let guardians: Vec<GuardianFacts> = repo::guardians_of(unit.conn, &case_id)?
         .into_iter()
         .map(|g| GuardianFacts {
@@ -223,7 +229,7 @@ fn record(
         known.iter().any(|k| k == slug)
     });
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(UseCaseError::Validation(errors));
     }
     let required = consent::required_guardians(&guardians, birth, input.valid_from);
     let consent_id = uuid::Uuid::now_v7().to_string();
@@ -288,7 +294,7 @@ fn record(
 }
 
 /// Every consent of case `id`, newest first, with its state and parties.
-pub fn list(unit: &mut Unit<'_>, id: &str) -> Result<Items<ConsentView>, ApiError> {
+pub fn list(unit: &mut Unit<'_>, id: &str) -> Result<Items<ConsentView>, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::ConsentList, &slice, &Context::default())?;
     let today = unit.today();
@@ -306,16 +312,17 @@ pub fn revoke(
     id: &str,
     consent_id: &str,
     input: Revocation,
-) -> Result<ConsentView, ApiError> {
+) -> Result<ConsentView, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::ConsentRevoke, &slice, &Context::default())?;
     unit.audit.consent_id = Some(consent_id.to_owned());
-    let consent = repo::find_consent(unit.conn, id, consent_id)?
-        .ok_or_else(|| ApiError::NotFound("there is no such consent for this case".to_owned()))?;
+    let consent = repo::find_consent(unit.conn, id, consent_id)?.ok_or_else(|| {
+        UseCaseError::NotFound("there is no such consent for this case".to_owned())
+    })?;
     let today = unit.today();
     let state = access::consent_state(&consent, today);
     if !matches!(state, ConsentState::Active | ConsentState::Scheduled) {
-        return Err(ApiError::Conflict(format!(
+        return Err(UseCaseError::Conflict(format!(
             "the consent is {}; only an active or scheduled consent can be revoked",
             state.as_str()
         )));
@@ -331,7 +338,7 @@ pub fn revoke(
         _ => false,
     };
     if !party_ok {
-        return Err(ApiError::validation(
+        return Err(UseCaseError::validation(
         if input.party == "guardian" { "guardian_id" } else { "party" },
         "must name a party whose decision this consent required (youth, or a guardian with custody)",
         ));
@@ -357,6 +364,6 @@ pub fn revoke(
         reason,
     )?;
     let consent = repo::find_consent(unit.conn, id, consent_id)?
-        .ok_or_else(|| ApiError::Internal("the revoked consent vanished".to_owned()))?;
+        .ok_or_else(|| UseCaseError::Internal("the revoked consent vanished".to_owned()))?;
     Ok(consent_view(&consent, today))
 }

@@ -1,6 +1,6 @@
 //! The register's use cases, free of HTTP: each is a function of an open unit of work
 //! ([`crate::work::Unit`]) and a typed input that returns a typed view (`Serialize` +
-//! `ToSchema`, the bodies the OpenAPI document names) or an [`ApiError`]. The API's handlers
+//! `ToSchema`, the bodies the OpenAPI document names) or an [`UseCaseError`]. The API's handlers
 //! and the web pages call the same functions through [`crate::work::run`] / [`crate::work::read`],
 //! so both answer with exactly what the policy set lets the caller see, and both leave one
 //! audit event.
@@ -18,7 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::retention::ERASED;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::cases::CaseRow;
 
 /// A list without paging: `{"items": [...]}`.
@@ -33,21 +33,24 @@ pub trait Versioned {
 }
 
 /// 412 unless the client's `If-Match` version (or why it has none) is `current`.
-pub fn require_version(expected: Result<i64, ApiError>, current: i64) -> Result<(), ApiError> {
+pub fn require_version(
+    expected: Result<i64, UseCaseError>,
+    current: i64,
+) -> Result<(), UseCaseError> {
     if expected? == current {
         Ok(())
     } else {
-        Err(ApiError::PreconditionFailed)
+        Err(UseCaseError::PreconditionFailed)
     }
 }
 
 /// 409 when retention has erased or archived the case: neither takes changes any more.
-pub fn refuse_changes(row: &CaseRow) -> Result<(), ApiError> {
+pub fn refuse_changes(row: &CaseRow) -> Result<(), UseCaseError> {
     if row.erased_at.is_some() {
-        return Err(ApiError::Conflict(ERASED.to_owned()));
+        return Err(UseCaseError::Conflict(ERASED.to_owned()));
     }
     if row.archived_at.is_some() {
-        return Err(ApiError::Conflict(
+        return Err(UseCaseError::Conflict(
             "the case is kept for the research archive and no longer changes".to_owned(),
         ));
     }
@@ -55,6 +58,6 @@ pub fn refuse_changes(row: &CaseRow) -> Result<(), ApiError> {
 }
 
 /// A UUID given as a cursor or an id in a query; 400 when it is not one.
-pub fn query_id(text: &str, message: &str) -> Result<String, ApiError> {
-    crate::domain::uuid_text(text).ok_or_else(|| ApiError::BadRequest(message.to_owned()))
+pub fn query_id(text: &str, message: &str) -> Result<String, UseCaseError> {
+    crate::domain::uuid_text(text).ok_or_else(|| UseCaseError::BadRequest(message.to_owned()))
 }

@@ -11,7 +11,7 @@ use crate::authz::Context;
 use crate::clock::rfc3339_naive;
 use crate::crypto::columns::Column;
 use crate::domain::consent::note_category;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::cases::{self as repo, NoteRow};
 use crate::work::access;
 use crate::work::Unit;
@@ -39,7 +39,7 @@ pub struct NoteView {
     pub text: String,
 }
 
-fn note_view(unit: &Unit<'_>, note: &NoteRow) -> Result<NoteView, ApiError> {
+fn note_view(unit: &Unit<'_>, note: &NoteRow) -> Result<NoteView, UseCaseError> {
     Ok(NoteView {
         id: note.id.clone(),
         case_id: note.case_id.clone(),
@@ -54,13 +54,13 @@ fn note_view(unit: &Unit<'_>, note: &NoteRow) -> Result<NoteView, ApiError> {
 }
 
 /// Writes a note on case `id`; its category follows the author's agency kind.
-pub fn create(unit: &mut Unit<'_>, id: &str, input: NewNote) -> Result<NoteView, ApiError> {
+pub fn create(unit: &mut Unit<'_>, id: &str, input: NewNote) -> Result<NoteView, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::NoteCreate, &slice, &Context::default())?;
     refuse_changes(&slice.row)?;
     let length = input.text.chars().count();
     if input.text.trim().is_empty() || length > MAX_NOTE_CHARS {
-        return Err(ApiError::validation(
+        return Err(UseCaseError::validation(
             "text",
             format!("must be 1–{MAX_NOTE_CHARS} characters (is {length})"),
         ));
@@ -85,7 +85,7 @@ pub fn create(unit: &mut Unit<'_>, id: &str, input: NewNote) -> Result<NoteView,
 }
 
 /// The notes of case `id` the caller may read (API.md §7), newest first.
-pub fn list(unit: &mut Unit<'_>, id: &str) -> Result<Items<NoteView>, ApiError> {
+pub fn list(unit: &mut Unit<'_>, id: &str) -> Result<Items<NoteView>, UseCaseError> {
     let slice = access::load(unit, id)?;
     // May the caller read the notes of this case at all (their own agency's, at least)?
     let own = note_category(&unit.agency.kind);

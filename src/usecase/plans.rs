@@ -17,7 +17,7 @@ use crate::clock::{rfc3339, rfc3339_naive};
 use crate::crypto::columns::Column;
 use crate::domain::case::CaseStatus;
 use crate::domain::retention::ERASED;
-use crate::error::{ApiError, FieldError};
+use crate::error::{FieldError, UseCaseError};
 use crate::repo::plans::{self as repo, MeasureIndexRow, PlanVersionRow};
 use crate::repo::reference as reference_repo;
 use crate::work::access::{self, CaseSlice};
@@ -118,15 +118,15 @@ fn content_key(case_id: &str, version: i64) -> String {
     format!("{case_id}:{version}")
 }
 
-fn open(unit: &Unit<'_>, row: PlanVersionRow) -> Result<Plan, ApiError> {
+fn open(unit: &Unit<'_>, row: PlanVersionRow) -> Result<Plan, UseCaseError> {
     let sealed = row
         .content
         .as_ref()
-        .ok_or_else(|| ApiError::NotFound(ERASED.to_owned()))?;
+        .ok_or_else(|| UseCaseError::NotFound(ERASED.to_owned()))?;
     let key = content_key(&row.case_id, row.version);
     let bytes = unit.crypto().open_in(Column::PlanContent, &key, sealed)?;
     let content: Content =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| UseCaseError::Internal(e.to_string()))?;
     Ok(Plan {
         case_id: row.case_id,
         version: row.version,
@@ -148,7 +148,7 @@ fn empty(case_id: &str) -> Plan {
     }
 }
 
-fn current(unit: &mut Unit<'_>, case_id: &str) -> Result<Plan, ApiError> {
+fn current(unit: &mut Unit<'_>, case_id: &str) -> Result<Plan, UseCaseError> {
     match repo::current(unit.conn, case_id)? {
         Some(row) => open(unit, row),
         None => Ok(empty(case_id)),
@@ -202,7 +202,7 @@ fn view(plan: Plan) -> PlanView {
 }
 
 /// Loads the case and requires that the caller may read its plan.
-fn readable(unit: &mut Unit<'_>, id: &str) -> Result<CaseSlice, ApiError> {
+fn readable(unit: &mut Unit<'_>, id: &str) -> Result<CaseSlice, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::CaseRead, &slice, &Context::category("plan"))?;
     unit.audit.categories = vec!["plan".to_owned()];
@@ -213,31 +213,42 @@ fn readable(unit: &mut Unit<'_>, id: &str) -> Result<CaseSlice, ApiError> {
 fn writable(
     unit: &mut Unit<'_>,
     id: &str,
-    expected: Result<i64, ApiError>,
+    expected: Result<i64, UseCaseError>,
     action: Action,
-    context: impl FnOnce(&Plan) -> Result<Context, ApiError>,
-) -> Result<(CaseSlice, Plan), ApiError> {
+    context: impl FnOnce(&Plan) -> Result<Context, UseCaseError>,
+) -> Result<(CaseSlice, Plan), UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.audit.categories = vec!["plan".to_owned()];
     if slice.row.erased_at.is_some() {
         unit.require(action, &slice, &Context::default())?;
-        return Err(ApiError::Conflict(ERASED.to_owned()));
+        return Err(UseCaseError::Conflict(ERASED.to_owned()));
     }
     let plan = current(unit, id)?;
     let context = context(&plan)?;
     unit.require(action, &slice, &context)?;
     require_version(expected, plan.version)?;
     if CaseStatus::Closed.is(&slice.row.status) {
-        return Err(ApiError::Conflict("the case is closed".to_owned()));
+        return Err(UseCaseError::Conflict("the case is closed".to_owned()));
     }
     Ok((slice, plan))
 }
 
+/// As [`writable`], for an action whose decision needs nothing of the plan.
+fn writable_plan(
+    unit: &mut Unit<'_>,
+    id: &str,
+    expected: Result<i64, UseCaseError>,
+    action: Action,
+) -> Result<(CaseSlice, Plan), UseCaseError> {
+    writable(unit, id, expected, action, |_| Ok(Context::default()))
+}
+
 /// Stores `plan` as the next version; another writer that got there first makes this a 412.
-fn save(unit: &mut Unit<'_>, mut plan: Plan) -> Result<PlanView, ApiError> {
+fn save(unit: &mut Unit<'_>, mut plan: Plan) -> Result<PlanView, UseCaseError> {
     plan.version += 1;
     let now = crate::audit::to_micros(unit.now);
-    let bytes = serde_json::to_vec(&plan.content).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec(&plan.content).map_err(|e| UseCaseError::Internal(e.to_string()))?;
     let key = content_key(&plan.case_id, plan.version);
     let content = unit.crypto().seal_in(Column::PlanContent, &key, &bytes)?;
     let row = PlanVersionRow {
@@ -265,7 +276,7 @@ fn save(unit: &mut Unit<'_>, mut plan: Plan) -> Result<PlanView, ApiError> {
     match repo::insert(unit.conn, &row, &index) {
         Ok(()) => {}
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            return Err(ApiError::PreconditionFailed)
+            return Err(UseCaseError::PreconditionFailed)
         }
         Err(other) => return Err(other.into()),
     }
@@ -293,7 +304,7 @@ fn status_rule(errors: &mut Vec<FieldError>, field: String, status: &str) {
 }
 
 /// The plan of case `id` (category `plan`).
-pub fn read(unit: &mut Unit<'_>, id: &str) -> Result<PlanView, ApiError> {
+pub fn read(unit: &mut Unit<'_>, id: &str) -> Result<PlanView, UseCaseError> {
     readable(unit, id)?;
     Ok(view(current(unit, id)?))
 }
@@ -303,12 +314,10 @@ pub fn read(unit: &mut Unit<'_>, id: &str) -> Result<PlanView, ApiError> {
 pub fn replace(
     unit: &mut Unit<'_>,
     id: &str,
-    expected: Result<i64, ApiError>,
+    expected: Result<i64, UseCaseError>,
     input: PlanInput,
-) -> Result<PlanView, ApiError> {
-    let (_, mut plan) = writable(unit, id, expected, Action::PlanUpdate, |_| {
-        Ok(Context::default())
-    })?;
+) -> Result<PlanView, UseCaseError> {
+    let (_, mut plan) = writable_plan(unit, id, expected, Action::PlanUpdate)?;
     let mut errors = Vec::new();
     if input.goals.len() > MAX_GOALS {
         errors.push(FieldError::new(
@@ -343,7 +352,7 @@ pub fn replace(
         })
         .collect();
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(UseCaseError::Validation(errors));
     }
     let goals: Vec<String> = input.goals.iter().map(|g| g.trim().to_owned()).collect();
     let changed = goals != plan.content.goals
@@ -480,24 +489,22 @@ fn same_measure(a: &Measure, b: &Measure) -> bool {
 pub fn agree(
     unit: &mut Unit<'_>,
     id: &str,
-    expected: Result<i64, ApiError>,
-) -> Result<PlanView, ApiError> {
-    let (slice, mut plan) = writable(unit, id, expected, Action::PlanAgree, |_| {
-        Ok(Context::default())
-    })?;
+    expected: Result<i64, UseCaseError>,
+) -> Result<PlanView, UseCaseError> {
+    let (slice, mut plan) = writable_plan(unit, id, expected, Action::PlanAgree)?;
     let Some(consent) = slice.active_consent() else {
-        return Err(ApiError::Conflict(
+        return Err(UseCaseError::Conflict(
             "a plan is agreed only under an active consent".to_owned(),
         ));
     };
     unit.audit.consent_id = Some(consent.row.id.clone());
     if plan.version == 0 {
-        return Err(ApiError::Conflict(
+        return Err(UseCaseError::Conflict(
             "there is no drafted plan to agree yet".to_owned(),
         ));
     }
     if plan.status == "agreed" {
-        return Err(ApiError::Conflict(
+        return Err(UseCaseError::Conflict(
             "this version of the plan is already agreed".to_owned(),
         ));
     }
@@ -512,16 +519,18 @@ pub fn update_measure(
     unit: &mut Unit<'_>,
     id: &str,
     measure_id: &str,
-    expected: Result<i64, ApiError>,
+    expected: Result<i64, UseCaseError>,
     input: MeasurePatch,
-) -> Result<PlanView, ApiError> {
+) -> Result<PlanView, UseCaseError> {
     let (_, mut plan) = writable(unit, id, expected, Action::PlanMeasureUpdate, |plan| {
         let measure = plan
             .content
             .measures
             .iter()
             .find(|m| m.id == measure_id)
-            .ok_or_else(|| ApiError::NotFound("there is no such measure in the plan".to_owned()))?;
+            .ok_or_else(|| {
+                UseCaseError::NotFound("there is no such measure in the plan".to_owned())
+            })?;
         Ok(Context {
             measure_agency: Some(measure.agency.clone()),
             ..Context::default()
@@ -543,7 +552,7 @@ pub fn update_measure(
         ));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(UseCaseError::Validation(errors));
     }
     let now = rfc3339(&unit.now);
     if let Some(measure) = plan
@@ -567,12 +576,10 @@ pub fn update_measure(
 pub fn follow_up(
     unit: &mut Unit<'_>,
     id: &str,
-    expected: Result<i64, ApiError>,
+    expected: Result<i64, UseCaseError>,
     input: FollowUpInput,
-) -> Result<PlanView, ApiError> {
-    let (_, mut plan) = writable(unit, id, expected, Action::PlanFollowUpCreate, |_| {
-        Ok(Context::default())
-    })?;
+) -> Result<PlanView, UseCaseError> {
+    let (_, mut plan) = writable_plan(unit, id, expected, Action::PlanFollowUpCreate)?;
     let mut errors = Vec::new();
     if input.held_on > unit.today() {
         errors.push(FieldError::new("held_on", "must not be in the future"));
@@ -588,7 +595,7 @@ pub fn follow_up(
         ));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(UseCaseError::Validation(errors));
     }
     plan.content.follow_ups.push(FollowUp {
         id: uuid::Uuid::now_v7().to_string(),
@@ -600,7 +607,7 @@ pub fn follow_up(
 }
 
 /// Every version of case `id`'s plan, oldest first.
-pub fn versions(unit: &mut Unit<'_>, id: &str) -> Result<Vec<PlanVersionSummary>, ApiError> {
+pub fn versions(unit: &mut Unit<'_>, id: &str) -> Result<Vec<PlanVersionSummary>, UseCaseError> {
     readable(unit, id)?;
     Ok(repo::versions(unit.conn, id)?
         .into_iter()
@@ -614,12 +621,12 @@ pub fn versions(unit: &mut Unit<'_>, id: &str) -> Result<Vec<PlanVersionSummary>
 }
 
 /// Version `number` of case `id`'s plan (version 0 is the empty plan every case starts with).
-pub fn version(unit: &mut Unit<'_>, id: &str, number: i64) -> Result<PlanView, ApiError> {
+pub fn version(unit: &mut Unit<'_>, id: &str, number: i64) -> Result<PlanView, UseCaseError> {
     readable(unit, id)?;
     if number == 0 {
         return Ok(view(empty(id)));
     }
     let row = repo::version(unit.conn, id, number)?
-        .ok_or_else(|| ApiError::NotFound("there is no such version of the plan".to_owned()))?;
+        .ok_or_else(|| UseCaseError::NotFound("there is no such version of the plan".to_owned()))?;
     Ok(view(open(unit, row)?))
 }

@@ -7,7 +7,7 @@ use crate::audit::Action;
 use crate::authz::Resource;
 use crate::db::DbConn;
 use crate::domain::agency;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::reference::{self as repo, AgencyRow};
 use crate::work::Unit;
 
@@ -55,7 +55,7 @@ pub struct NewAgency {
 }
 
 /// The partnership areas (not audited: API.md §10).
-pub fn areas(conn: &mut DbConn) -> Result<Vec<AreaView>, ApiError> {
+pub fn areas(conn: &mut DbConn) -> Result<Vec<AreaView>, UseCaseError> {
     Ok(repo::areas(conn)?
         .into_iter()
         .map(|a| AreaView {
@@ -66,7 +66,7 @@ pub fn areas(conn: &mut DbConn) -> Result<Vec<AreaView>, ApiError> {
 }
 
 /// The agency registry (not audited: API.md §10).
-pub fn agencies(conn: &mut DbConn) -> Result<Vec<AgencyView>, ApiError> {
+pub fn agencies(conn: &mut DbConn) -> Result<Vec<AgencyView>, UseCaseError> {
     Ok(repo::agencies(conn)?
         .into_iter()
         .map(AgencyView::from)
@@ -74,14 +74,14 @@ pub fn agencies(conn: &mut DbConn) -> Result<Vec<AgencyView>, ApiError> {
 }
 
 /// Registers an agency (role `admin`).
-pub fn create_agency(unit: &mut Unit<'_>, input: NewAgency) -> Result<AgencyView, ApiError> {
+pub fn create_agency(unit: &mut Unit<'_>, input: NewAgency) -> Result<AgencyView, UseCaseError> {
     unit.authorize(Action::AgencyCreate, Resource::Registry)?;
     let errors = agency::validate_new(&input.slug, &input.name, &input.kind);
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(UseCaseError::Validation(errors));
     }
     if repo::agency_exists(unit.conn, &input.slug)? {
-        return Err(ApiError::Conflict(format!(
+        return Err(UseCaseError::Conflict(format!(
             "an agency with slug {} is already registered",
             input.slug
         )));

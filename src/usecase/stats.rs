@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::audit::Action;
 use crate::authz::Resource;
 use crate::clock::rfc3339;
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::{reference, stats};
 use crate::work::Unit;
 
@@ -81,7 +81,7 @@ pub struct StatsView {
 }
 
 /// Per area statistics (any authenticated role).
-pub fn read(unit: &mut Unit<'_>) -> Result<StatsView, ApiError> {
+pub fn read(unit: &mut Unit<'_>) -> Result<StatsView, UseCaseError> {
     unit.authorize(Action::StatsRead, Resource::Cases)?;
     let today = unit.today();
     let mut counts = stats::counts(unit.conn, today)?;

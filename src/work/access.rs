@@ -9,7 +9,7 @@ use crate::audit::Action;
 use crate::authz::{CaseFacts, Context, Resource};
 use crate::db::DbConn;
 use crate::domain::consent::{self, ConsentState, StateFacts, CATEGORIES};
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::repo::cases::{self as repo, CaseRow, Consent, GuardianRow};
 use crate::work::Unit;
 
@@ -86,9 +86,9 @@ pub fn consent_state(consent: &Consent, today: chrono::NaiveDate) -> ConsentStat
 }
 
 /// Loads a case (404 when there is none) and names it in the audit event.
-pub fn load(unit: &mut Unit<'_>, case_id: &str) -> Result<CaseSlice, ApiError> {
+pub fn load(unit: &mut Unit<'_>, case_id: &str) -> Result<CaseSlice, UseCaseError> {
     let record = repo::find_case_record(unit.conn, case_id)?
-        .ok_or_else(|| ApiError::NotFound("there is no such case".to_owned()))?;
+        .ok_or_else(|| UseCaseError::NotFound("there is no such case".to_owned()))?;
     unit.audit.case_ids = vec![record.case.id.clone()];
     let mut slice = CaseSlice::new(record.case, record.consent, unit.today());
     slice.prefetched_guardians = record.guardians;
@@ -108,7 +108,7 @@ impl Unit<'_> {
         action: Action,
         slice: &CaseSlice,
         context: &Context,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), UseCaseError> {
         let resource = slice.resource();
         let decision = self.decide_in(action, &resource, context);
         if decision.allowed {
@@ -119,12 +119,12 @@ impl Unit<'_> {
             return Ok(());
         }
         Err(if self.consent_would_allow(action, &resource, context) {
-            ApiError::ConsentRequired(format!(
+            UseCaseError::ConsentRequired(format!(
                 "no active consent covers your agency for this ({})",
                 action.as_str()
             ))
         } else {
-            ApiError::Forbidden(format!(
+            UseCaseError::Forbidden(format!(
                 "your role and agency may not do this ({})",
                 action.as_str()
             ))
@@ -143,12 +143,12 @@ impl Unit<'_> {
     pub fn require_some_category(
         &mut self,
         slice: &CaseSlice,
-    ) -> Result<Vec<&'static str>, ApiError> {
+    ) -> Result<Vec<&'static str>, UseCaseError> {
         let visible = self.visible_categories(slice);
         if visible.is_empty() {
             // Ask once more, for one category, to get the right denial and its reason.
             self.require(Action::CaseRead, slice, &Context::category("identity"))?;
-            return Err(ApiError::Forbidden(
+            return Err(UseCaseError::Forbidden(
                 "nothing of this case is visible to you".to_owned(),
             ));
         }

@@ -16,7 +16,7 @@ use crate::audit::{self, Action, EventActor, NewEvent, Outcome};
 use crate::auth::Actor;
 use crate::authz::{AgencyFacts, Context, Decision, Resource};
 use crate::db::{self, DbConn};
-use crate::error::ApiError;
+use crate::error::UseCaseError;
 use crate::state::{AppState, StateInner};
 
 pub mod access;
@@ -102,7 +102,11 @@ impl Unit<'_> {
     }
 
     /// Asks the policy set; a denial becomes 403 `forbidden`.
-    pub fn authorize(&mut self, action: Action, resource: Resource) -> Result<Decision, ApiError> {
+    pub fn authorize(
+        &mut self,
+        action: Action,
+        resource: Resource,
+    ) -> Result<Decision, UseCaseError> {
         let decision =
             self.state
                 .policies
@@ -111,7 +115,7 @@ impl Unit<'_> {
             self.audit.reason = Some(decision.reason());
             Ok(decision)
         } else {
-            Err(ApiError::Forbidden(format!(
+            Err(UseCaseError::Forbidden(format!(
                 "your role and agency may not do this ({})",
                 action.as_str()
             )))
@@ -174,12 +178,12 @@ fn perform<T>(
     actor: &Actor,
     now: DateTime<Utc>,
     facts: &mut AuditFacts,
-    work: impl FnOnce(&mut Unit<'_>) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    work: impl FnOnce(&mut Unit<'_>) -> Result<T, UseCaseError>,
+) -> Result<T, UseCaseError> {
     let agency = state
         .agencies
         .facts(conn, &actor.agency)?
-        .ok_or(ApiError::UnknownAgency)?;
+        .ok_or(UseCaseError::UnknownAgency)?;
     let mut unit = Unit {
         conn,
         actor,
@@ -196,10 +200,10 @@ fn perform<T>(
 /// Runs a blocking piece of work on the runtime's blocking threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, UseCaseError> {
     actix_web::rt::task::spawn_blocking(work)
         .await
-        .map_err(|_| ApiError::Internal("a unit of work panicked".to_owned()))
+        .map_err(|_| UseCaseError::Internal("a unit of work panicked".to_owned()))
 }
 
 impl Call {
@@ -207,12 +211,14 @@ impl Call {
     fn event<T>(
         &self,
         success: u16,
-        result: &Result<T, ApiError>,
+        result: &Result<T, UseCaseError>,
         facts: AuditFacts,
         now: DateTime<Utc>,
     ) -> NewEvent {
-        let status = result.as_ref().map_or_else(ApiError::status, |_| success);
-        let denial = result.as_ref().err().map(ApiError::code);
+        let status = result
+            .as_ref()
+            .map_or_else(UseCaseError::status, |_| success);
+        let denial = result.as_ref().err().map(UseCaseError::code);
         let actor = EventActor::from(&self.actor);
         event(
             Some(&self.meta),
@@ -228,10 +234,10 @@ impl Call {
 
 /// Runs `work` as one audited unit of work for the caller, in one write transaction with its
 /// event; `success` is the status it answers with when the work succeeds.
-pub async fn run<T, F>(call: Call, success: u16, work: F) -> Result<T, ApiError>
+pub async fn run<T, F>(call: Call, success: u16, work: F) -> Result<T, UseCaseError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<T, UseCaseError> + Send + 'static,
 {
     blocking(move || {
         let state = call.state.clone();
@@ -244,7 +250,7 @@ where
                 perform(conn, &state, &call.actor, now, &mut facts, work)
             });
             let event = call.event(success, &result, facts, now);
-            Ok::<_, ApiError>((result, Some(event)))
+            Ok::<_, UseCaseError>((result, Some(event)))
         })
     })
     .await??
@@ -255,10 +261,10 @@ where
 /// ([`crate::audit::log::AuditLog::submit`]). The result is returned only once the event is
 /// committed; if it cannot be, the answer is 503 and nothing is disclosed. For requests that
 /// change nothing.
-pub async fn read<T, F>(call: Call, success: u16, work: F) -> Result<T, ApiError>
+pub async fn read<T, F>(call: Call, success: u16, work: F) -> Result<T, UseCaseError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Unit<'_>) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<T, UseCaseError> + Send + 'static,
 {
     let state = call.state.clone();
     // A turn first: at most `SIG_READ_CONCURRENCY` reads work at once (one per core by
@@ -284,7 +290,7 @@ where
             Ok(mut conn) => db::read_tx(&mut conn, |conn: &mut DbConn| {
                 perform(conn, &state, &call.actor, now, &mut facts, work)
             }),
-            Err(error) => Err(ApiError::from(error)),
+            Err(error) => Err(UseCaseError::from(error)),
         };
         let event = call.event(success, &result, facts, now);
         (result, event)
@@ -303,12 +309,12 @@ pub async fn read_then<A, T, F, G>(
     success: u16,
     work: F,
     then: G,
-) -> Result<T, ApiError>
+) -> Result<T, UseCaseError>
 where
     A: Send + 'static,
     T: Send + 'static,
-    F: FnOnce(&mut Unit<'_>) -> Result<A, ApiError> + Send + 'static,
-    G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<A, UseCaseError> + Send + 'static,
+    G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, UseCaseError> + Send + 'static,
 {
     let state = call.state.clone();
     let allowed = read(call, success, work).await?;
@@ -321,10 +327,10 @@ where
 
 /// Runs `work` without an audit event: only for the reference data that API.md §10 exempts
 /// (authenticated `GET areas` and `GET agencies`). The caller's agency is still checked.
-pub async fn run_unaudited<T, F>(state: AppState, actor: Actor, work: F) -> Result<T, ApiError>
+pub async fn run_unaudited<T, F>(state: AppState, actor: Actor, work: F) -> Result<T, UseCaseError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, UseCaseError> + Send + 'static,
 {
     blocking(move || {
         let mut conn = state.pool.get()?;
@@ -332,7 +338,7 @@ where
             state
                 .agencies
                 .facts(conn, &actor.agency)?
-                .ok_or(ApiError::UnknownAgency)?;
+                .ok_or(UseCaseError::UnknownAgency)?;
             work(conn)
         })
     })

@@ -4,10 +4,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libpq-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src src
+COPY benches benches
 COPY migrations migrations
 COPY policies policies
+COPY templates templates
+COPY assets assets
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim

@@ -24,6 +24,8 @@ async fn security_headers(
     const API_CSP: &str =
         "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
     const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    // UI.md §3: the pages load only the service's own script and style, and post only to it.
+    const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
     const FIXED: [(&str, &str); 7] = [
         ("x-content-type-options", "nosniff"),
         ("cache-control", "no-store"),
@@ -33,7 +35,14 @@ async fn security_headers(
         ("cross-origin-opener-policy", "same-origin"),
         ("strict-transport-security", "max-age=31536000"),
     ];
-    let docs = req.path() == "/docs" || req.path().starts_with("/docs/");
+    let path = req.path();
+    let csp = if path == "/docs" || path.starts_with("/docs/") {
+        DOCS_CSP
+    } else if path.starts_with("/api/") || ["/healthz", "/readyz", "/metrics"].contains(&path) {
+        API_CSP
+    } else {
+        PAGE_CSP
+    };
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
     for (name, value) in FIXED {
@@ -44,7 +53,7 @@ async fn security_headers(
     }
     headers.insert(
         HeaderName::from_static("content-security-policy"),
-        HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }),
+        HeaderValue::from_static(csp),
     );
     Ok(response)
 }
@@ -113,5 +122,6 @@ pub fn build_app(
                 })
                 .default_service(web::to(openapi::unmatched)),
         )
+        .configure(crate::web::configure)
         .default_service(web::to(openapi::unmatched))
 }

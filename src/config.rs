@@ -85,6 +85,26 @@ pub struct Config {
     )]
     pub log_format: LogFormat,
 
+    /// Web sessions end after this many minutes without a page view (UI.md §2).
+    #[arg(
+        long,
+        env = "SIG_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(i64).range(1..=1440),
+        global = true
+    )]
+    pub session_idle_minutes: i64,
+
+    /// Web sessions end this many hours after login, used or not (UI.md §2).
+    #[arg(
+        long,
+        env = "SIG_SESSION_MAX_HOURS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(i64).range(1..=24),
+        global = true
+    )]
+    pub session_max_hours: i64,
+
     /// Audit anomaly review: more distinct cases a day than this is "high volume".
     #[arg(
         long,
@@ -185,6 +205,8 @@ impl Config {
             db_pool_size: 8,
             read_concurrency: 0,
             anomaly_distinct_cases: 30,
+            session_idle_minutes: 30,
+            session_max_hours: 10,
             retention_years: 5,
             rate_limit_per_second: 30,
             rate_limit_burst: 300,

@@ -25,6 +25,7 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod usecase;
+pub mod web;
 pub mod work;
 
 pub use app::build_app;

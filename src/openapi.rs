@@ -276,6 +276,16 @@ pub async fn unmatched(
     req: actix_web::HttpRequest,
 ) -> Result<actix_web::HttpResponse, UseCaseError> {
     let allowed = allowed_methods(req.path());
+    let api = req.path().starts_with("/api/") || req.path().starts_with("/docs");
+    let browser = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if allowed.is_empty() && !api && browser {
+        // A browser asking for a page that does not exist gets the page that says so.
+        return Ok(crate::web::not_found());
+    }
     Err(if allowed.is_empty() {
         UseCaseError::NotFound("there is no such resource".to_owned())
     } else {

@@ -28,7 +28,7 @@ use crate::clock::rfc3339_naive;
 use crate::crypto::keys::hex;
 
 /// Every action of API.md §10, plus `request.unmatched` for requests to no route and the
-/// retention job's `case.erase` and `case.archive`.
+/// retention job's `case.erase` and `case.archive`, and the web sessions' `session.*` (UI.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     CaseCreate,
@@ -61,6 +61,9 @@ pub enum Action {
     RequestUnmatched,
     CaseErase,
     CaseArchive,
+    SessionLogin,
+    SessionLogout,
+    SessionExpired,
 }
 
 impl Action {
@@ -95,6 +98,9 @@ impl Action {
             Action::RequestUnmatched => "request.unmatched",
             Action::CaseErase => "case.erase",
             Action::CaseArchive => "case.archive",
+            Action::SessionLogin => "session.login",
+            Action::SessionLogout => "session.logout",
+            Action::SessionExpired => "session.expired",
         }
     }
 }

@@ -59,6 +59,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Binary,
+        sub -> Text,
+        name -> Text,
+        agency -> Text,
+        roles -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(audit_event_cases -> audit_events (seq));
 
 diesel::table! {
@@ -209,4 +222,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notes,
     plan_versions,
     plan_measures,
+    sessions,
 );

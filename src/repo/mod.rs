@@ -7,4 +7,5 @@ pub mod plans;
 pub mod reference;
 pub mod retention;
 pub mod rows;
+pub mod sessions;
 pub mod stats;

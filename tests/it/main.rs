@@ -19,3 +19,4 @@ mod retention;
 mod schema_drift;
 mod stats;
 mod transactions;
+mod web;

@@ -1,0 +1,169 @@
+//! The web interface (UI.md): server-rendered pages in Swedish from the same binary, a second
+//! face of the same units of work as the API. A page handler turns the session into an actor,
+//! calls the use case of the API operation it mirrors through `work::read` / `work::run` (one
+//! audit event with that operation's action), and renders what the use case returned —
+//! nothing more. No page reads the database or decides access on its own.
+
+pub mod pages;
+pub mod session;
+pub mod words;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::error::UseCaseError;
+use crate::work::Call;
+
+/// The stylesheet, embedded: no CDN, no request leaves the service.
+pub const STYLESHEET: &str = include_str!("../../assets/sig.css");
+
+/// What every page's frame shows: who is signed in, the form token for "Logga ut", and the
+/// development banner.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    pub user: Option<String>,
+    pub agency: Option<String>,
+    pub csrf: String,
+    pub development: bool,
+}
+
+impl Layout {
+    pub fn of(session: Option<&session::Session>, development: bool) -> Self {
+        Self {
+            user: session.map(|s| s.actor.name.clone()),
+            agency: session.map(|s| s.actor.agency.clone()),
+            csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
+            development,
+        }
+    }
+}
+
+/// An error page (UI.md §4): the status's heading and what to do, never case data.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// Why a page is not shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// No valid session: to the login page, and back to `next` after it.
+    Login { next: String, expired: bool },
+    /// The unit of work refused or failed.
+    Failed(UseCaseError),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Login { .. } => f.write_str("login needed"),
+            PageError::Failed(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl From<UseCaseError> for PageError {
+    fn from(error: UseCaseError) -> Self {
+        PageError::Failed(error)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Login { .. } => StatusCode::SEE_OTHER,
+            PageError::Failed(error) => {
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::Login { next, expired } => {
+                let mut target = format!("/logga-in?next={}", words::url_encode(next));
+                if *expired {
+                    target.push_str("&utloggad=1");
+                }
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .finish()
+            }
+            PageError::Failed(error) => {
+                if let UseCaseError::Internal(message) = error {
+                    tracing::error!(error = %message, "internal error on a page");
+                }
+                let (title, message) = words::error_text(error);
+                let page = ErrorPage {
+                    layout: Layout::default(),
+                    title,
+                    message,
+                };
+                html(self.status_code(), &page)
+            }
+        }
+    }
+}
+
+/// A rendered page as `text/html`.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .insert_header(ContentType::html())
+            .body(body),
+        Err(error) => {
+            tracing::error!(%error, "a page did not render");
+            HttpResponse::InternalServerError()
+                .insert_header(ContentType::plaintext())
+                .body("Ett internt fel inträffade.")
+        }
+    }
+}
+
+/// The page "Sidan finns inte" for a path no page or API route answers.
+pub fn not_found() -> HttpResponse {
+    PageError::Failed(UseCaseError::NotFound(String::new())).error_response()
+}
+
+/// The audited call a page makes for `session`, with the action of the API operation it
+/// mirrors, and its own method and path.
+pub fn call(
+    req: &HttpRequest,
+    session: &session::Session,
+    action: crate::audit::Action,
+) -> Result<Call, PageError> {
+    Ok(Call {
+        state: crate::api::state(req)?,
+        actor: session.actor.clone(),
+        action,
+        meta: crate::api::request_meta(req),
+    })
+}
+
+/// A POST is the service's own: its `Origin`, when the browser sends one, names this host.
+pub fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
+    origin.to_str().is_ok_and(|o| o == own)
+}
+
+/// The pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::home))
+        .route("/static/sig.css", web::get().to(pages::stylesheet))
+        .route("/logga-in", web::get().to(pages::login_form))
+        .route("/logga-in", web::post().to(pages::login))
+        .route("/logga-ut", web::post().to(pages::logout))
+        .route("/arenden", web::get().to(pages::cases))
+        .route("/arenden/sok", web::post().to(pages::search))
+        .route("/arenden/{id}", web::get().to(pages::case))
+        .route("/tillganglighet", web::get().to(pages::accessibility));
+}

@@ -1,0 +1,117 @@
+//! The Swedish words of the pages (UI.md §4, DOMAIN.md's glossary), and the small formatting
+//! they need: times in Europe/Stockholm as `2026-12-03 14:05`.
+
+use chrono::DateTime;
+
+use crate::error::UseCaseError;
+
+/// A case's status in words.
+pub fn case_status(status: &str) -> &'static str {
+    match status {
+        "open" => "Öppet",
+        "active" => "Aktivt",
+        "closed" => "Avslutat",
+        _ => "Okänt",
+    }
+}
+
+/// A consent's state in words.
+pub fn consent_state(state: &str) -> &'static str {
+    match state {
+        "active" => "Aktivt",
+        "scheduled" => "Planerat",
+        "refused" => "Nekat",
+        "expired" => "Utgånget",
+        "revoked" => "Återkallat",
+        "superseded" => "Ersatt",
+        _ => "Inget samtycke",
+    }
+}
+
+/// A consent category in words.
+pub fn category(category: &str) -> &'static str {
+    match category {
+        "identity" => "Identitetsuppgifter",
+        "plan" => "Genomförandeplan",
+        "social_notes" => "Socialtjänstens anteckningar",
+        "police_notes" => "Polisens anteckningar",
+        "school_notes" => "Skolans anteckningar",
+        "partner_notes" => "Partners anteckningar",
+        _ => "Okänd kategori",
+    }
+}
+
+/// An RFC 3339 time as Stockholm's `YYYY-MM-DD HH:MM`; the text itself when it is not one.
+pub fn local_time(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|at| {
+            at.with_timezone(&chrono_tz::Europe::Stockholm)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// The heading and the advice of an error page.
+pub fn error_text(error: &UseCaseError) -> (&'static str, &'static str) {
+    match error {
+        UseCaseError::ConsentRequired(_) => (
+            "Du har inte behörighet",
+            "Det finns inget aktivt samtycke som ger din verksamhet tillgång till ärendet.",
+        ),
+        UseCaseError::Forbidden(_) | UseCaseError::UnknownAgency => (
+            "Du har inte behörighet",
+            "Din roll eller verksamhet får inte se det här. Kontakta ärendets socialsekreterare om du behöver tillgång.",
+        ),
+        UseCaseError::NotFound(_) | UseCaseError::BadRequest(_) => (
+            "Sidan finns inte",
+            "Kontrollera adressen, eller gå tillbaka till ärendelistan.",
+        ),
+        UseCaseError::Conflict(_) | UseCaseError::PreconditionFailed => (
+            "Det gick inte att spara",
+            "Någon annan har ändrat uppgifterna, eller ärendet tar inte emot ändringar. Ladda om sidan och försök igen.",
+        ),
+        UseCaseError::RateLimited { .. } => (
+            "För många förfrågningar",
+            "Vänta en stund och försök igen.",
+        ),
+        _ => (
+            "Tjänsten är tillfälligt otillgänglig",
+            "Ingenting visades eller ändrades. Försök igen om en stund.",
+        ),
+    }
+}
+
+/// Percent-encodes a path for a query string.
+pub fn url_encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_stockholm() {
+        assert_eq!(local_time("2026-12-03T13:05:00Z"), "2026-12-03 14:05");
+        assert_eq!(
+            local_time("2026-07-03T13:05:00.123456Z"),
+            "2026-07-03 15:05"
+        );
+    }
+
+    #[test]
+    fn every_consent_state_has_its_word() {
+        for (state, word) in [
+            ("active", "Aktivt"),
+            ("scheduled", "Planerat"),
+            ("refused", "Nekat"),
+            ("expired", "Utgånget"),
+            ("revoked", "Återkallat"),
+            ("superseded", "Ersatt"),
+            ("none", "Inget samtycke"),
+        ] {
+            assert_eq!(consent_state(state), word);
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The web interface's first pages (UI.md): development login and sessions, the case list and
+//! the case page — the same units of work as the API, one audit event per page, forms guarded
+//! by the session's form token.
+
+use actix_web::test::TestRequest;
+use sig_register::clock::Clock;
+
+use crate::audit::events;
+use crate::on_both_backends;
+use crate::support::fixtures::*;
+use crate::support::{Backend, Resp, TestApp};
+
+/// Logs in through the development form; returns the session cookie's value and the page's
+/// form token.
+async fn login(app: &TestApp, sub: &str, name: &str, agency: &str, role: &str) -> (String, String) {
+    let body = format!("sub={sub}&name={name}&agency={agency}&roles={role}&next=%2Farenden");
+    let response = app
+        .call(
+            TestRequest::post()
+                .uri("/logga-in")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(body),
+        )
+        .await;
+    assert_eq!(response.status, 303, "login: {}", response.text());
+    assert_eq!(response.header("location").as_deref(), Some("/arenden"));
+    let set_cookie = response.header("set-cookie").expect("a session cookie");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("sig_session="))
+        .expect("sig_session")
+        .to_owned();
+    let page = page(app, "/arenden", &cookie).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    let token = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token on the page")
+        .to_owned();
+    (cookie, token)
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> Resp {
+    app.call(
+        TestRequest::get()
+            .uri(path)
+            .insert_header(("cookie", format!("sig_session={cookie}"))),
+    )
+    .await
+}
+
+async fn post_form(app: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
+    app.call(
+        TestRequest::post()
+            .uri(path)
+            .insert_header(("cookie", format!("sig_session={cookie}")))
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(body.to_owned()),
+    )
+    .await
+}
+
+fn assert_page_headers(response: &Resp) {
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+    let csp = response
+        .header("content-security-policy")
+        .unwrap_or_default();
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'self'; style-src 'self'"),
+        "{csp}"
+    );
+    assert!(csp.contains("form-action 'self'"), "{csp}");
+    assert!(response
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/html"));
+}
+
+async fn the_case_page_shows_what_the_api_shows(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let case = create_case(&app, 16).await;
+    record_consent(&app, &case, &[POLICE_AGENCY], &["identity", "plan"]).await;
+    let given = case.body["youth"]["given_name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    let (cookie, _) = login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+
+    let html = page(&app, &format!("/arenden/{}", case.id), &cookie).await;
+    assert_eq!(html.status, 200, "{}", html.text());
+    assert_page_headers(&html);
+    let text = html.text();
+    assert!(text.contains("<h1>Ärende"), "{text}");
+    assert!(
+        text.contains(&given),
+        "the police see identity under the consent"
+    );
+    assert!(text.contains("Den unge") && text.contains("Samtycke"));
+    assert!(text.contains("Du ser ärendet med stöd av samtycke som gäller till"));
+    assert!(
+        !text.contains("Orosanmälan"),
+        "the referral is the owner's only"
+    );
+
+    // The API shows the same categories to the same user.
+    let api = app.get(&case.path(""), Some(&police(&app))).await.json();
+    assert_eq!(api["youth"]["given_name"], given.as_str());
+    let page_event = events(&app)
+        .into_iter()
+        .rev()
+        .find(|e| e.path.as_deref() == Some(&format!("/arenden/{}", case.id)))
+        .expect("the page's event");
+    let api_event = events(&app).into_iter().last().expect("the API's event");
+    assert_eq!(page_event.action, "case.read");
+    assert_eq!(page_event.outcome, "allowed");
+    assert_eq!(page_event.actor.sub.as_deref(), Some("po-per"));
+    assert_eq!(page_event.categories, api_event.categories);
+    assert_eq!(page_event.case_ids, vec![case.id.clone()]);
+
+    // Without a consent for the school: the page is the 403 page, as the API is 403.
+    let (school_cookie, _) = login(&app, "sk-sara", "Sara+Skola", SCHOOL_AGENCY, "partner").await;
+    let refused = page(&app, &format!("/arenden/{}", case.id), &school_cookie).await;
+    assert_eq!(refused.status, 403);
+    assert_page_headers(&refused);
+    let text = refused.text();
+    assert!(text.contains("Du har inte behörighet"), "{text}");
+    assert!(
+        !text.contains(&given),
+        "nothing of the case on the error page"
+    );
+    let api = app.get(&case.path(""), Some(&school(&app))).await;
+    assert_eq!(api.status, 403);
+    let denied = events(&app)
+        .into_iter()
+        .rev()
+        .find(|e| e.actor.sub.as_deref() == Some("sk-sara") && e.action == "case.read")
+        .expect("the refused page's event");
+    assert_eq!(denied.outcome, "denied");
+}
+
+async fn the_list_shows_the_cases_a_user_may_read_and_searches_by_post(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let shared = create_case(&app, 16).await;
+    let unshared = create_case(&app, 17).await;
+    record_consent(&app, &shared, &[POLICE_AGENCY], &["identity"]).await;
+    let (cookie, token) = login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+    let list = page(&app, "/arenden", &cookie).await;
+    assert_page_headers(&list);
+    let text = list.text();
+    assert!(text.contains(&format!("/arenden/{}", shared.id)));
+    assert!(!text.contains(&unshared.id), "no case without consent");
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(event.action, "case.list");
+    assert_eq!(event.case_ids, vec![shared.id.clone()]);
+
+    // The personal-number search is a POST: the number is in no URL, and it finds the case.
+    let (owner_cookie, owner_token) =
+        login(&app, "ss-anna", "Anna", OWNER_AGENCY, "social_secretary").await;
+    let number = shared.body["youth"]["personal_number"]
+        .as_str()
+        .expect("pnr");
+    let found = post_form(
+        &app,
+        "/arenden/sok",
+        &owner_cookie,
+        &format!("csrf={owner_token}&personnummer={number}"),
+    )
+    .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    let text = found.text();
+    assert!(text.contains(&format!("/arenden/{}", shared.id)));
+    assert!(!text.contains(&format!("/arenden/{}", unshared.id)));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(event.path.as_deref(), Some("/arenden/sok"));
+    assert!(events(&app)
+        .iter()
+        .all(|e| !e.path.as_deref().unwrap_or("").contains(number)));
+    let _ = token;
+}
+
+async fn posts_without_the_form_token_change_nothing(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let (cookie, token) = login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+    // A forged logout (no token, then another token): 403, audited, the session lives on.
+    for body in ["", "csrf=not-the-token"] {
+        let forged = post_form(&app, "/logga-ut", &cookie, body).await;
+        assert_eq!(forged.status, 403, "{}", forged.text());
+        let event = events(&app).into_iter().last().expect("an event");
+        assert_eq!(event.action, "session.logout");
+        assert_eq!(event.outcome, "denied");
+        assert_eq!(page(&app, "/arenden", &cookie).await.status, 200);
+    }
+    // From another origin, even with the token: refused.
+    let foreign = app
+        .call(
+            TestRequest::post()
+                .uri("/logga-ut")
+                .insert_header(("cookie", format!("sig_session={cookie}")))
+                .insert_header(("origin", "https://elsewhere.example"))
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(format!("csrf={token}")),
+        )
+        .await;
+    assert_eq!(foreign.status, 403);
+    // The real logout ends the session: the same cookie now leads to the login page.
+    let out = post_form(&app, "/logga-ut", &cookie, &format!("csrf={token}")).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.header("location").as_deref(), Some("/logga-in"));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(
+        (event.action.as_str(), event.outcome.as_str()),
+        ("session.logout", "allowed")
+    );
+    let after = page(&app, "/arenden", &cookie).await;
+    assert_eq!(after.status, 303);
+    assert!(after
+        .header("location")
+        .unwrap_or_default()
+        .starts_with("/logga-in"));
+}
+
+async fn an_idle_session_expires_and_says_so(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let (cookie, _) = login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+    let login_event = events(&app)
+        .into_iter()
+        .find(|e| e.action == "session.login")
+        .expect("session.login");
+    assert_eq!(login_event.actor.sub.as_deref(), Some("po-per"));
+    app.clock
+        .set(app.clock.now() + chrono::Duration::minutes(app.config.session_idle_minutes + 1));
+    let after = page(&app, "/arenden", &cookie).await;
+    assert_eq!(after.status, 303);
+    let location = after.header("location").unwrap_or_default();
+    assert!(location.contains("utloggad=1"), "{location}");
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(event.action, "session.expired");
+    let login_page = app.get(&location, None).await;
+    assert!(login_page
+        .text()
+        .contains("Du har loggats ut eftersom du varit inaktiv."));
+}
+
+async fn a_bad_login_form_is_answered_in_swedish_beside_its_fields(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let form = app.get("/logga-in", None).await;
+    assert_eq!(form.status, 200);
+    assert_page_headers(&form);
+    let text = form.text();
+    assert!(text.contains("<html lang=\"sv\">"));
+    assert!(text.contains("Logga in i utvecklingsläge"));
+    assert!(text.contains("Utvecklingsläge – inte för riktiga uppgifter"));
+    let refused = app
+        .call(
+            TestRequest::post()
+                .uri("/logga-in")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload("sub=&name=Per&agency=nowhere"),
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    let text = refused.text();
+    assert!(text.contains("Formuläret innehåller fel"));
+    assert!(text.contains("aria-invalid=\"true\""));
+    assert!(text.contains("value=\"Per\""), "what was typed is kept");
+    assert!(refused.header("set-cookie").is_none());
+}
+
+on_both_backends!(
+    the_case_page_shows_what_the_api_shows,
+    the_list_shows_the_cases_a_user_may_read_and_searches_by_post,
+    posts_without_the_form_token_change_nothing,
+    an_idle_session_expires_and_says_so,
+    a_bad_login_form_is_answered_in_swedish_beside_its_fields,
+);

@@ -55,6 +55,15 @@ async fn security_headers(
         HeaderName::from_static("content-security-policy"),
         HeaderValue::from_static(csp),
     );
+    if csp == PAGE_CSP {
+        // Browsers send `Origin: null` on a form POST from a page whose policy is
+        // `no-referrer`; the pages' own POSTs must name their origin for the CSRF check. Still
+        // no referrer leaves the service.
+        headers.insert(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+    }
     Ok(response)
 }
 

@@ -1,0 +1,133 @@
+"""The browser tests' harness: one real server (the debug binary on SQLite, a fresh data
+directory, a free loopback port) for the whole run, one Chromium per test file, tokens from
+`sig-register token` for seeding through the API, and axe-core for the accessibility rules."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = ROOT / "target" / "debug" / "sig-register"
+SHOTS = ROOT / "target" / "ui-screenshots"
+AXE = (Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="sig-ui-")
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.env = dict(
+            os.environ,
+            SIG_DATA_DIR=f"{self.dir.name}/data",
+            SIG_DATABASE_URL=f"sqlite://{self.dir.name}/ui.db",
+            SIG_BIND=f"127.0.0.1:{port}",
+            SIG_POLICIES_DIR=str(ROOT / "policies"),
+            SIG_LOG="warn",
+        )
+        self.log = open(f"{self.dir.name}/serve.log", "w")
+        self.process = subprocess.Popen(
+            [str(BINARY), "serve"], env=self.env, stdout=self.log, stderr=self.log
+        )
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz") as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not become ready")
+
+    def token(self, sub, name, agency, role):
+        out = subprocess.run(
+            [str(BINARY), "token", "--sub", sub, "--name", name, "--agency", agency, "--role", role],
+            env=self.env, capture_output=True, text=True, check=True,
+        )
+        return out.stdout.strip()
+
+    def api(self, method, path, token, body=None):
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as reply:
+            return json.loads(reply.read() or b"null")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self.log.close()
+        self.dir.cleanup()
+
+
+@pytest.fixture(scope="session")
+def server():
+    running = Server()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    yield context
+    context.close()
+
+
+def axe_violations(page):
+    """The WCAG 2.1 A/AA violations axe-core finds on the page as it stands."""
+    page.evaluate(AXE)
+    return page.evaluate(
+        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
+            .violations.map(v => `${v.id} (${v.nodes.length}): ${v.help}`)""",
+        WCAG,
+    )
+
+
+def check_page(page, name):
+    """No axe violation, and screenshots at 1280 and 320 px for a person to look at."""
+    assert axe_violations(page) == [], name
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SHOTS / f"{name}-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 320, "height": 900})
+    page.screenshot(path=str(SHOTS / f"{name}-320.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def login(page, base, sub, name, agency_name, role_word):
+    """The development login, as a person fills it in."""
+    page.goto(f"{base}/logga-in")
+    page.get_by_label("Användar-id").fill(sub)
+    page.get_by_label("Namn").fill(name)
+    page.get_by_label("Verksamhet").select_option(label=agency_name)
+    page.get_by_role("checkbox", name=role_word).check()
+    page.get_by_role("button", name="Logga in i utvecklingsläge").click()

@@ -35,15 +35,19 @@ async fn security_headers(
         ("cross-origin-opener-policy", "same-origin"),
         ("strict-transport-security", "max-age=31536000"),
     ];
-    let path = req.path();
-    let csp = if path == "/docs" || path.starts_with("/docs/") {
-        DOCS_CSP
-    } else if path.starts_with("/api/") || ["/healthz", "/readyz", "/metrics"].contains(&path) {
-        API_CSP
-    } else {
-        PAGE_CSP
-    };
+    let docs = req.path() == "/docs" || req.path().starts_with("/docs/");
     let mut response = next.call(req).await?;
+    let page = !docs
+        && response
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+    let csp = match (docs, page) {
+        (true, _) => DOCS_CSP,
+        (false, true) => PAGE_CSP,
+        (false, false) => API_CSP,
+    };
     let headers = response.headers_mut();
     for (name, value) in FIXED {
         headers.insert(
@@ -55,7 +59,7 @@ async fn security_headers(
         HeaderName::from_static("content-security-policy"),
         HeaderValue::from_static(csp),
     );
-    if csp == PAGE_CSP {
+    if page {
         // Browsers send `Origin: null` on a form POST from a page whose policy is
         // `no-referrer`; the pages' own POSTs must name their origin for the CSRF check. Still
         // no referrer leaves the service.

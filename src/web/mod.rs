@@ -4,6 +4,7 @@
 //! audit event with that operation's action), and renders what the use case returned —
 //! nothing more. No page reads the database or decides access on its own.
 
+pub mod new_case;
 pub mod pages;
 pub mod session;
 pub mod words;
@@ -164,6 +165,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logga-ut", web::post().to(pages::logout))
         .route("/arenden", web::get().to(pages::cases))
         .route("/arenden/sok", web::post().to(pages::search))
+        .route("/arenden/nytt", web::get().to(new_case::form_page))
+        .route("/arenden/nytt", web::post().to(new_case::create))
         .route("/arenden/{id}", web::get().to(pages::case))
         .route("/tillganglighet", web::get().to(pages::accessibility));
 }

@@ -22,12 +22,12 @@ use crate::work::{self, AuditFacts};
 
 type Page = Result<HttpResponse, PageError>;
 
-fn development(req: &HttpRequest) -> Result<bool, PageError> {
+pub(super) fn development(req: &HttpRequest) -> Result<bool, PageError> {
     Ok(crate::api::state(req)?.auth.development_issuer_active())
 }
 
 /// The form fields of a POST body; repeated names (checkboxes) keep every value.
-fn form(body: &[u8]) -> HashMap<String, Vec<String>> {
+pub(super) fn form(body: &[u8]) -> HashMap<String, Vec<String>> {
     let mut fields: HashMap<String, Vec<String>> = HashMap::new();
     for (name, value) in form_urlencoded::parse(body) {
         fields
@@ -38,7 +38,7 @@ fn form(body: &[u8]) -> HashMap<String, Vec<String>> {
     fields
 }
 
-fn field<'a>(fields: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
+pub(super) fn field<'a>(fields: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
     fields
         .get(name)
         .and_then(|values| values.first())
@@ -57,7 +57,11 @@ fn local_path(next: &str) -> String {
 
 /// Writes the denied event of a POST that is not the session's own (its form token or its
 /// origin is wrong) and answers 403; nothing changes.
-async fn refuse_forged(req: &HttpRequest, session: &Session, action: Action) -> PageError {
+pub(super) async fn refuse_forged(
+    req: &HttpRequest,
+    session: &Session,
+    action: Action,
+) -> PageError {
     let call = match call(req, session, action) {
         Ok(call) => call,
         Err(error) => return error,
@@ -327,6 +331,8 @@ struct CasesPage {
     next_cursor: Option<String>,
     searched: bool,
     search_error: Option<&'static str>,
+    /// Social secretaries see "Nytt ärende" (the unit decides when they use it).
+    can_open: bool,
 }
 
 impl CasesPage {
@@ -406,6 +412,7 @@ pub async fn cases(req: HttpRequest, session: Session, query: web::Query<ListQue
         next_cursor: page.next_cursor,
         searched: false,
         search_error: None,
+        can_open: session.actor.has_role(Role::SocialSecretary),
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -440,6 +447,7 @@ pub async fn search(req: HttpRequest, session: Session, body: web::Bytes) -> Pag
         next_cursor: None,
         searched: true,
         search_error,
+        can_open: session.actor.has_role(Role::SocialSecretary),
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -474,6 +482,37 @@ pub async fn case(req: HttpRequest, session: Session, id: web::Path<String>) -> 
             ))
         })
         .await?;
+    render_case(&req, &session, case, &areas, &agencies, StatusCode::OK)
+}
+
+/// The case page for a view a unit of work returned (a new case: with its warnings).
+pub(super) async fn case_page(
+    req: &HttpRequest,
+    session: &Session,
+    case: CaseView,
+    status: StatusCode,
+) -> Page {
+    let state = crate::api::state(req)?;
+    let (areas, agencies) = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = state.pool.get()?;
+        Ok::<_, UseCaseError>((
+            reference::areas(&mut conn)?,
+            reference::agencies(&mut conn)?,
+        ))
+    })
+    .await
+    .map_err(|_| UseCaseError::Internal("the reference lists could not be read".into()))??;
+    render_case(req, session, case, &areas, &agencies, status)
+}
+
+fn render_case(
+    req: &HttpRequest,
+    session: &Session,
+    case: CaseView,
+    areas: &[AreaView],
+    agencies: &[AgencyView],
+    status: StatusCode,
+) -> Page {
     let agency_name = |slug: &String| {
         agencies
             .iter()
@@ -482,8 +521,8 @@ pub async fn case(req: HttpRequest, session: Session, id: web::Path<String>) -> 
     };
     let owner = case.owner_agency == session.actor.agency;
     let page = CasePageView {
-        layout: Layout::of(Some(&session), development(&req)?),
-        area: area_name(&areas, &case.area),
+        layout: Layout::of(Some(session), development(req)?),
+        area: area_name(areas, &case.area),
         updated: words::local_time(&case.updated_at),
         status: words::case_status(&case.status),
         consent_state: words::consent_state(case.consent.state),
@@ -497,7 +536,7 @@ pub async fn case(req: HttpRequest, session: Session, id: web::Path<String>) -> 
         consented_until: (!owner).then(|| case.consent.valid_until.clone()).flatten(),
         case,
     };
-    Ok(html(StatusCode::OK, &page))
+    Ok(html(status, &page))
 }
 
 #[derive(Template)]

@@ -82,6 +82,39 @@ pub fn error_text(error: &UseCaseError) -> (&'static str, &'static str) {
     }
 }
 
+/// A rule broken in a form, in Swedish: what to do about the field (the API's English message
+/// tells which rule; the page says what to fix).
+pub fn field_error(field: &str, message: &str) -> &'static str {
+    let name = field.rsplit('.').next().unwrap_or(field);
+    match name {
+        "personal_number" if message.contains("years old") => "Den unge måste vara 12–25 år.",
+        "personal_number" => {
+            "Ange ett giltigt personnummer eller samordningsnummer (ÅÅÅÅMMDD-NNNN)."
+        }
+        "given_name" => "Ange förnamn (högst 100 tecken).",
+        "family_name" => "Ange efternamn (högst 100 tecken).",
+        "phone" | "address" => "Får vara högst 300 tecken.",
+        "area" => "Välj ett område.",
+        "guardians" => "Den som är under 18 år behöver minst en vårdnadshavare som har vårdnad.",
+        "source_agency" => "Välj en hänvisande verksamhet.",
+        "reason" => "Får vara högst 2 000 tecken.",
+        _ => "Kontrollera uppgiften.",
+    }
+}
+
+/// The id of a form field for an API field path: `guardians[1].phone` → `f-guardians-1-phone`.
+pub fn field_id(field: &str) -> String {
+    let mut id = String::from("f-");
+    for c in field.chars() {
+        match c {
+            '.' | '[' => id.push('-'),
+            ']' => {}
+            c => id.push(c),
+        }
+    }
+    id
+}
+
 /// Percent-encodes a path for a query string.
 pub fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -97,6 +130,16 @@ mod tests {
         assert_eq!(
             local_time("2026-07-03T13:05:00.123456Z"),
             "2026-07-03 15:05"
+        );
+    }
+
+    #[test]
+    fn field_paths_become_ids() {
+        assert_eq!(field_id("youth.personal_number"), "f-youth-personal_number");
+        assert_eq!(field_id("guardians[1].phone"), "f-guardians-1-phone");
+        assert_eq!(
+            field_error("guardians[0].given_name", "must be 1–100 characters"),
+            "Ange förnamn (högst 100 tecken)."
         );
     }
 

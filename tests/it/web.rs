@@ -284,10 +284,118 @@ async fn a_bad_login_form_is_answered_in_swedish_beside_its_fields(backend: Back
     assert!(refused.header("set-cookie").is_none());
 }
 
+fn new_case_form(token: &str, number: &str, given: &str, guardian_custody: bool) -> String {
+    let custody = if guardian_custody {
+        "&g0_has_custody=1"
+    } else {
+        ""
+    };
+    format!(
+        "csrf={token}&guardian_count=1&youth_personal_number={number}&youth_given_name={given}\
+         &youth_family_name=Exempelsson&youth_phone=070-1&g0_given_name=Maria\
+         &g0_family_name=Exempelsson{custody}&area=vivalla&source_agency=polisen-orebro\
+         &reason=Oro"
+    )
+}
+
+async fn the_new_case_form_opens_a_case_or_says_what_to_fix(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let (cookie, token) = login(
+        &app,
+        "ss-anna",
+        "Anna+Lindqvist",
+        OWNER_AGENCY,
+        "social_secretary",
+    )
+    .await;
+    let form = page(&app, "/arenden/nytt", &cookie).await;
+    assert_eq!(form.status, 200);
+    assert_page_headers(&form);
+    assert!(form.text().contains("Vårdnadshavare 1"));
+    // One more guardian, and what was typed stays; nothing is read or written for it.
+    let before = events(&app).len();
+    let more = post_form(
+        &app,
+        "/arenden/nytt",
+        &cookie,
+        &format!(
+            "{}&action=add_guardian",
+            new_case_form(&token, "x", "Elin", true)
+        ),
+    )
+    .await;
+    assert_eq!(more.status, 200);
+    assert!(more.text().contains("Vårdnadshavare 2") && more.text().contains("value=\"Elin\""));
+    assert_eq!(
+        events(&app).len(),
+        before,
+        "adding a guardian field is no unit of work"
+    );
+
+    // Broken rules: 422 in Swedish beside the fields, nothing created, one denied event.
+    let minor_without_custody = personal_number(today(&app), 16, false);
+    let refused = post_form(
+        &app,
+        "/arenden/nytt",
+        &cookie,
+        &new_case_form(&token, &minor_without_custody, "", false),
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let text = refused.text();
+    assert!(text.contains("Formuläret innehåller fel"));
+    assert!(text.contains("Ange förnamn (högst 100 tecken)."));
+    assert!(text.contains("minst en vårdnadshavare som har vårdnad"));
+    assert!(
+        text.contains("value=\"Exempelsson\""),
+        "what was typed is kept"
+    );
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!((event.action.as_str(), event.status), ("case.create", 422));
+    assert_eq!(event.path.as_deref(), Some("/arenden/nytt"));
+    let listed = app.get("/api/v1/cases", Some(&owner(&app))).await.json();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0));
+
+    // A whole form opens the case and shows it.
+    let number = personal_number(today(&app), 16, false);
+    let created = post_form(
+        &app,
+        "/arenden/nytt",
+        &cookie,
+        &new_case_form(&token, &number, "Elin", true),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert!(created.text().contains("Elin Exempelsson"));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(
+        (event.action.as_str(), event.outcome.as_str()),
+        ("case.create", "allowed")
+    );
+    let listed = app.get("/api/v1/cases", Some(&owner(&app))).await.json();
+    assert_eq!(listed["items"][0]["youth"]["given_name"], "Elin");
+    assert_eq!(listed["items"][0]["guardians"][0]["has_custody"], true);
+
+    // The police may not open cases: the same form is refused by the same policy.
+    let (police_cookie, police_token) =
+        login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+    let forbidden = post_form(
+        &app,
+        "/arenden/nytt",
+        &police_cookie,
+        &new_case_form(&police_token, &number, "Elin", true),
+    )
+    .await;
+    assert_eq!(forbidden.status, 403);
+}
+
 on_both_backends!(
     the_case_page_shows_what_the_api_shows,
     the_list_shows_the_cases_a_user_may_read_and_searches_by_post,
     posts_without_the_form_token_change_nothing,
     an_idle_session_expires_and_says_so,
     a_bad_login_form_is_answered_in_swedish_beside_its_fields,
+    the_new_case_form_opens_a_case_or_says_what_to_fix,
 );

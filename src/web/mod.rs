@@ -15,6 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::UseCaseError;
+use crate::usecase::reference::{self, AgencyView, AreaView};
 use crate::work::Call;
 
 /// The stylesheet, embedded: no CDN, no request leaves the service.
@@ -144,6 +145,24 @@ pub fn call(
         action,
         meta: crate::api::request_meta(req),
     })
+}
+
+/// The partnership areas and the agency registry, for a page's choices and names (reference
+/// data: not audited, API.md §10).
+pub async fn reference_lists(
+    req: &HttpRequest,
+) -> Result<(Vec<AreaView>, Vec<AgencyView>), PageError> {
+    let state = crate::api::state(req)?;
+    let lists = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = state.pool.get()?;
+        Ok::<_, UseCaseError>((
+            reference::areas(&mut conn)?,
+            reference::agencies(&mut conn)?,
+        ))
+    })
+    .await
+    .map_err(|_| UseCaseError::Internal("the reference lists could not be read".into()))??;
+    Ok(lists)
 }
 
 /// A POST is the service's own: its `Origin`, when the browser sends one, names this host.

@@ -14,7 +14,7 @@ use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
 use crate::error::UseCaseError;
 use crate::usecase::cases::{self, NewCase, NewGuardian, NewReferral, NewYouth};
-use crate::usecase::reference::{self, AgencyView, AreaView};
+use crate::usecase::reference::{AgencyView, AreaView};
 use crate::work;
 
 const MAX_GUARDIANS: usize = 6;
@@ -191,23 +191,9 @@ impl NewCasePage {
     }
 }
 
-async fn reference_lists(req: &HttpRequest) -> Result<(Vec<AreaView>, Vec<AgencyView>), PageError> {
-    let state = crate::api::state(req)?;
-    let lists = actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = state.pool.get()?;
-        Ok::<_, UseCaseError>((
-            reference::areas(&mut conn)?,
-            reference::agencies(&mut conn)?,
-        ))
-    })
-    .await
-    .map_err(|_| UseCaseError::Internal("the reference lists could not be read".into()))??;
-    Ok(lists)
-}
-
 /// `GET /arenden/nytt`: the empty form, with one guardian.
 pub async fn form_page(req: HttpRequest, session: Session) -> Result<HttpResponse, PageError> {
-    let (areas, agencies) = reference_lists(&req).await?;
+    let (areas, agencies) = super::reference_lists(&req).await?;
     let page = NewCasePage::new(
         Layout::of(Some(&session), super::pages::development(&req)?),
         &PersonForm::default(),
@@ -307,7 +293,7 @@ pub async fn create(
     } else if guardians.len() < MAX_GUARDIANS {
         guardians.push(PersonForm::default());
     }
-    let (areas, agencies) = reference_lists(&req).await?;
+    let (areas, agencies) = super::reference_lists(&req).await?;
     let page = NewCasePage::new(
         Layout::of(Some(&session), super::pages::development(&req)?),
         &youth,

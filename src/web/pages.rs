@@ -492,16 +492,7 @@ pub(super) async fn case_page(
     case: CaseView,
     status: StatusCode,
 ) -> Page {
-    let state = crate::api::state(req)?;
-    let (areas, agencies) = actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = state.pool.get()?;
-        Ok::<_, UseCaseError>((
-            reference::areas(&mut conn)?,
-            reference::agencies(&mut conn)?,
-        ))
-    })
-    .await
-    .map_err(|_| UseCaseError::Internal("the reference lists could not be read".into()))??;
+    let (areas, agencies) = super::reference_lists(req).await?;
     render_case(req, session, case, &areas, &agencies, status)
 }
 

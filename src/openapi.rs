@@ -81,6 +81,7 @@ pub fn openapi_json() -> &'static [u8] {
 fn complete_operations(document: &mut OpenApiDocument) {
     use utoipa::openapi::path::{Operation, ParameterIn};
     use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder};
 
     let problem = |description: &str| {
@@ -167,6 +168,10 @@ fn complete_operations(document: &mut OpenApiDocument) {
             let Some(operation) = operation else {
                 continue;
             };
+            // Every operation under /api/v1 needs the bearer token.
+            operation.security.get_or_insert_with(|| {
+                vec![SecurityRequirement::new("bearer", Vec::<String>::new())]
+            });
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     let is_id = parameter.parameter_in == ParameterIn::Path

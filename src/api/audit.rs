@@ -21,8 +21,7 @@ const EXPORT_BATCH: i64 = 1000;
 #[utoipa::path(
     tag = "audit",
     params(EventsQuery),
-    responses((status = 200, description = "A page of events", body = EventPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "A page of events", body = EventPage))
 )]
 #[get("/audit/events")]
 pub async fn search(
@@ -44,8 +43,7 @@ pub async fn search(
     params(EventsQuery),
     responses(
         (status = 200, description = "Every matching event, oldest first", content_type = "application/x-ndjson", body = String),
-    ),
-    security(("bearer" = []))
+    )
 )]
 #[get("/audit/events/export")]
 pub async fn export(
@@ -115,8 +113,7 @@ pub fn export_stream(
 /// Verifies the chain and its checkpoints (role `auditor`).
 #[utoipa::path(
     tag = "audit",
-    responses((status = 200, description = "The verification report", body = VerificationView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The verification report", body = VerificationView))
 )]
 #[get("/audit/verify")]
 pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
@@ -131,8 +128,7 @@ pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseC
 /// The signed checkpoints and the public key that verifies them (role `auditor`).
 #[utoipa::path(
     tag = "audit",
-    responses((status = 200, description = "The checkpoints and their key", body = CheckpointsView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The checkpoints and their key", body = CheckpointsView))
 )]
 #[get("/audit/checkpoints")]
 pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
@@ -144,8 +140,7 @@ pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse,
 #[utoipa::path(
     tag = "audit",
     params(AnomalyQuery),
-    responses((status = 200, description = "The three anomaly lists", body = AnomaliesView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The three anomaly lists", body = AnomaliesView))
 )]
 #[get("/audit/anomalies")]
 pub async fn anomalies(

@@ -15,8 +15,7 @@ use crate::work;
     tag = "consent",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewConsent,
-    responses((status = 201, description = "The recorded consent", body = ConsentView)),
-    security(("bearer" = []))
+    responses((status = 201, description = "The recorded consent", body = ConsentView))
 )]
 #[post("/cases/{id}/consents")]
 pub async fn create(
@@ -37,8 +36,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "consent",
     params(("id" = String, Path, description = "Case id")),
-    responses((status = 200, description = "The case's consents", body = Items<ConsentView>)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The case's consents", body = Items<ConsentView>))
 )]
 #[get("/cases/{id}/consents")]
 pub async fn list(
@@ -59,8 +57,7 @@ pub async fn list(
     tag = "consent",
     params(("id" = String, Path, description = "Case id"), ("consent_id" = String, Path, description = "Consent id")),
     request_body = Revocation,
-    responses((status = 200, description = "The consent, now `revoked`", body = ConsentView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The consent, now `revoked`", body = ConsentView))
 )]
 #[post("/cases/{id}/consents/{consent_id}/revoke")]
 pub async fn revoke(

@@ -17,8 +17,7 @@ use crate::work;
     tag = "notes",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewNote,
-    responses((status = 201, description = "The note", body = NoteView)),
-    security(("bearer" = []))
+    responses((status = 201, description = "The note", body = NoteView))
 )]
 #[post("/cases/{id}/notes")]
 pub async fn create(
@@ -39,8 +38,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "notes",
     params(("id" = String, Path, description = "Case id")),
-    responses((status = 200, description = "The notes the caller may read", body = Items<NoteView>)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The notes the caller may read", body = Items<NoteView>))
 )]
 #[get("/cases/{id}/notes")]
 pub async fn list(
@@ -57,8 +55,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    responses((status = 200, description = "The agencies that can read the case now", body = AccessExplanation)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The agencies that can read the case now", body = AccessExplanation))
 )]
 #[get("/cases/{id}/access")]
 pub async fn access_explained(
@@ -78,8 +75,7 @@ pub async fn access_explained(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    responses((status = 200, description = "Every access to the case, oldest first", body = AccessLog)),
-    security(("bearer" = []))
+    responses((status = 200, description = "Every access to the case, oldest first", body = AccessLog))
 )]
 #[get("/cases/{id}/access-log")]
 pub async fn access_log(

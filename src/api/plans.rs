@@ -17,8 +17,7 @@ use crate::work;
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id")),
-    responses((status = 200, description = "The current plan (version 0, draft, before the first write)", body = PlanView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The current plan (version 0, draft, before the first write)", body = PlanView))
 )]
 #[get("/cases/{id}/plan")]
 pub async fn read(
@@ -36,8 +35,7 @@ pub async fn read(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The plan's current ETag")),
     request_body = PlanInput,
-    responses((status = 200, description = "The new plan version, with its ETag", body = PlanView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The new plan version, with its ETag", body = PlanView))
 )]
 #[put("/cases/{id}/plan")]
 pub async fn replace(
@@ -59,8 +57,7 @@ pub async fn replace(
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The plan's current ETag")),
-    responses((status = 200, description = "The agreed plan, with its new ETag", body = PlanView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The agreed plan, with its new ETag", body = PlanView))
 )]
 #[post("/cases/{id}/plan/agree")]
 pub async fn agree(
@@ -86,8 +83,7 @@ pub async fn agree(
         ("If-Match" = String, Header, description = "The plan's current ETag"),
     ),
     request_body = MeasurePatch,
-    responses((status = 200, description = "The plan, with its new ETag", body = PlanView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The plan, with its new ETag", body = PlanView))
 )]
 #[patch("/cases/{id}/plan/measures/{measure_id}")]
 pub async fn update_measure(
@@ -111,8 +107,7 @@ pub async fn update_measure(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "The plan's current ETag")),
     request_body = FollowUpInput,
-    responses((status = 200, description = "The plan, with its new ETag", body = PlanView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The plan, with its new ETag", body = PlanView))
 )]
 #[post("/cases/{id}/plan/follow-ups")]
 pub async fn follow_up(
@@ -134,8 +129,7 @@ pub async fn follow_up(
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id")),
-    responses((status = 200, description = "The plan's versions", body = Vec<PlanVersionSummary>)),
-    security(("bearer" = []))
+    responses((status = 200, description = "The plan's versions", body = Vec<PlanVersionSummary>))
 )]
 #[get("/cases/{id}/plan/versions")]
 pub async fn list_versions(
@@ -155,8 +149,7 @@ pub async fn list_versions(
 #[utoipa::path(
     tag = "plans",
     params(("id" = String, Path, description = "Case id"), ("version" = i64, Path, description = "Version number")),
-    responses((status = 200, description = "That version of the plan", body = PlanView)),
-    security(("bearer" = []))
+    responses((status = 200, description = "That version of the plan", body = PlanView))
 )]
 #[get("/cases/{id}/plan/versions/{version}")]
 pub async fn read_version(

@@ -12,8 +12,7 @@ use crate::work;
 /// The partnership areas.
 #[utoipa::path(
     tag = "reference",
-    responses((status = 200, description = "Every area", body = [AreaView])),
-    security(("bearer" = []))
+    responses((status = 200, description = "Every area", body = [AreaView]))
 )]
 #[get("/areas")]
 pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
@@ -24,8 +23,7 @@ pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, 
 /// The agency registry.
 #[utoipa::path(
     tag = "reference",
-    responses((status = 200, description = "Every registered agency", body = [AgencyView])),
-    security(("bearer" = []))
+    responses((status = 200, description = "Every registered agency", body = [AgencyView]))
 )]
 #[get("/agencies")]
 pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
@@ -37,8 +35,7 @@ pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpRespons
 #[utoipa::path(
     tag = "reference",
     request_body = NewAgency,
-    responses((status = 201, description = "Registered", body = AgencyView)),
-    security(("bearer" = []))
+    responses((status = 201, description = "Registered", body = AgencyView))
 )]
 #[post("/agencies")]
 pub async fn create_agency(

@@ -32,14 +32,20 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn of(session: Option<&session::Session>, development: bool) -> Self {
-        Self {
+    /// The frame of a page of `req`, for `session` if someone is signed in.
+    pub fn of(req: &HttpRequest, session: Option<&session::Session>) -> Result<Self, PageError> {
+        Ok(Self {
             user: session.map(|s| s.actor.name.clone()),
             agency: session.map(|s| s.actor.agency.clone()),
             csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
-            development,
-        }
+            development: development(req)?,
+        })
     }
+}
+
+/// Whether the development login (and its banner) is on: while the development token issuer is.
+pub fn development(req: &HttpRequest) -> Result<bool, PageError> {
+    Ok(crate::api::state(req)?.auth.development_issuer_active())
 }
 
 /// An error page (UI.md §4): the status's heading and what to do, never case data.

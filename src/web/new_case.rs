@@ -195,7 +195,7 @@ impl NewCasePage {
 pub async fn form_page(req: HttpRequest, session: Session) -> Result<HttpResponse, PageError> {
     let (areas, agencies) = super::reference_lists(&req).await?;
     let page = NewCasePage::new(
-        Layout::of(Some(&session), super::pages::development(&req)?),
+        Layout::of(&req, Some(&session))?,
         &PersonForm::default(),
         &[PersonForm::default()],
         Default::default(),
@@ -295,7 +295,7 @@ pub async fn create(
     }
     let (areas, agencies) = super::reference_lists(&req).await?;
     let page = NewCasePage::new(
-        Layout::of(Some(&session), super::pages::development(&req)?),
+        Layout::of(&req, Some(&session))?,
         &youth,
         &guardians,
         (area, source_agency, reason),

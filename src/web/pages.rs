@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::session::{self, Session};
-use super::{call, html, words, Layout, PageError};
+use super::{call, development, html, words, Layout, PageError};
 use crate::audit::{Action, EventActor};
 use crate::auth::{Actor, Role};
 use crate::domain::FieldError;
@@ -21,10 +21,6 @@ use crate::usecase::reference::{self, AgencyView, AreaView};
 use crate::work::{self, AuditFacts};
 
 type Page = Result<HttpResponse, PageError>;
-
-pub(super) fn development(req: &HttpRequest) -> Result<bool, PageError> {
-    Ok(crate::api::state(req)?.auth.development_issuer_active())
-}
 
 /// The form fields of a POST body; repeated names (checkboxes) keep every value.
 pub(super) fn form(body: &[u8]) -> HashMap<String, Vec<String>> {
@@ -159,7 +155,7 @@ pub async fn login_form(req: HttpRequest, query: web::Query<LoginQuery>) -> Page
         return Err(UseCaseError::NotFound(String::new()).into());
     }
     let page = LoginPage {
-        layout: Layout::of(None, true),
+        layout: Layout::of(&req, None)?,
         next: local_path(query.next.as_deref().unwrap_or("/arenden")),
         expired: query.utloggad.is_some(),
         agencies: agencies(&req).await?,
@@ -207,7 +203,7 @@ pub async fn login(req: HttpRequest, body: web::Bytes) -> Page {
     }
     if !errors.is_empty() {
         let page = LoginPage {
-            layout: Layout::of(None, true),
+            layout: Layout::of(&req, None)?,
             next: local_path(field(&fields, "next")),
             expired: false,
             agencies: known,
@@ -404,7 +400,7 @@ pub async fn cases(req: HttpRequest, session: Session, query: web::Query<ListQue
     .await?;
     let rows = case_rows(&page, &areas);
     let page = CasesPage {
-        layout: Layout::of(Some(&session), development(&req)?),
+        layout: Layout::of(&req, Some(&session))?,
         rows,
         areas,
         area,
@@ -439,7 +435,7 @@ pub async fn search(req: HttpRequest, session: Session, body: web::Bytes) -> Pag
         Err(error) => return Err(error.into()),
     };
     let page = CasesPage {
-        layout: Layout::of(Some(&session), development(&req)?),
+        layout: Layout::of(&req, Some(&session))?,
         rows,
         areas,
         area: String::new(),
@@ -512,7 +508,7 @@ fn render_case(
     };
     let owner = case.owner_agency == session.actor.agency;
     let page = CasePageView {
-        layout: Layout::of(Some(session), development(req)?),
+        layout: Layout::of(req, Some(session))?,
         area: area_name(areas, &case.area),
         updated: words::local_time(&case.updated_at),
         status: words::case_status(&case.status),
@@ -539,7 +535,7 @@ struct AccessibilityPage {
 /// `GET /tillganglighet`: the accessibility statement.
 pub async fn accessibility(req: HttpRequest) -> Page {
     let page = AccessibilityPage {
-        layout: Layout::of(None, development(&req)?),
+        layout: Layout::of(&req, None)?,
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -173,7 +173,7 @@ pub struct Config {
 
     /// Reads whose work (queries, policy decisions, decryption) runs at once; the others wait
     /// their turn in arrival order, holding no thread. 0: one per core. Under load, more than
-    /// the cores only lengthen the slowest reads (README, Performance); where the database is
+    /// the cores only lengthen the slowest reads (docs/performance.md); where the database is
     /// across a slow network, a higher number keeps the cores busy while reads wait on it.
     #[arg(long, env = "SIG_READ_CONCURRENCY", default_value_t = 0, global = true)]
     pub read_concurrency: u32,

@@ -18,7 +18,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     // Units of work run on the workers' blocking threads, each holding a connection: as many
     // threads in all as the pool has connections, so none waits for a connection while
     // another thread of the same worker runs. Beyond that, more threads than cores only add
-    // scheduling delay to the slowest requests (measured: README, Performance).
+    // scheduling delay to the slowest requests (measured: docs/performance.md).
     let workers = crate::config::cores();
     let blocking_per_worker = (config.db_pool_size.max(1) as usize).div_ceil(workers);
     let request_timeout = Duration::from_secs(config.request_timeout_secs);

@@ -52,6 +52,11 @@ pub fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
             "SIG_JWKS_FILE is set, so the development issuer is off: tokens come from the identity provider"
         );
     }
+    if config.oidc_issuer.as_deref().is_some_and(|i| !i.is_empty()) {
+        anyhow::bail!(
+            "SIG_OIDC_ISSUER is set, so the development issuer is off: users sign in at the OpenID Provider"
+        );
+    }
     let keys = KeyStore::load_or_create(&config.data_dir)?;
     let auth = Authenticator::new(&keys, None, &config.jwt_issuer, &config.jwt_audience)?;
     let jwt = auth.mint_dev(

@@ -71,6 +71,56 @@ pub struct Config {
     #[arg(long, env = "SIG_JWKS_FILE", global = true)]
     pub jwks_file: Option<PathBuf>,
 
+    /// The web interface's OpenID Provider (UI.md §2), found by discovery. When set, the
+    /// development login and `token` are off.
+    #[arg(long, env = "SIG_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+
+    /// The client id registered at the provider.
+    #[arg(long, env = "SIG_OIDC_CLIENT_ID", global = true)]
+    pub oidc_client_id: Option<String>,
+
+    /// The client secret (absent for a public client).
+    #[arg(
+        long,
+        env = "SIG_OIDC_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<String>,
+
+    /// Scopes asked for besides `openid`, space-separated.
+    #[arg(
+        long,
+        env = "SIG_OIDC_SCOPES",
+        default_value = "profile",
+        global = true
+    )]
+    pub oidc_scopes: String,
+
+    /// The ID-token claim that names the user's agency (a slug of the registry).
+    #[arg(
+        long,
+        env = "SIG_OIDC_AGENCY_CLAIM",
+        default_value = "agency",
+        global = true
+    )]
+    pub oidc_agency_claim: String,
+
+    /// The ID-token claim that holds the user's roles (an array, or a space-separated string).
+    #[arg(
+        long,
+        env = "SIG_OIDC_ROLES_CLAIM",
+        default_value = "roles",
+        global = true
+    )]
+    pub oidc_roles_claim: String,
+
+    /// The address users reach the service at, e.g. `https://sig.kommun.se`: the OIDC redirect
+    /// URI is `{SIG_PUBLIC_URL}/auth/callback`; https makes the session cookie `Secure`.
+    #[arg(long, env = "SIG_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
     /// tracing filter, e.g. `info` or `sig_register=debug,info`.
     #[arg(long, env = "SIG_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -190,6 +240,19 @@ impl Config {
         DatabaseUrl::parse(&self.database_url)
     }
 
+    /// `SIG_PUBLIC_URL` without a trailing slash.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Whether users reach the service over https (the session cookie is then `Secure`).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().is_some_and(|u| u.starts_with("https://"))
+    }
+
     /// A configuration with every default, for tests and tools.
     pub fn defaults() -> Self {
         Self {
@@ -200,6 +263,13 @@ impl Config {
             jwt_issuer: "sig-register-dev".to_owned(),
             jwt_audience: "sig-register".to_owned(),
             jwks_file: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_scopes: "profile".to_owned(),
+            oidc_agency_claim: "agency".to_owned(),
+            oidc_roles_claim: "roles".to_owned(),
+            public_url: None,
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             db_pool_size: 8,

@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::audit::log::AuditLog;
+use crate::auth::oidc::{OidcProvider, OidcSettings};
 use crate::auth::Authenticator;
 use crate::authz::PolicyEngine;
 use crate::clock::SharedClock;
@@ -25,6 +26,8 @@ pub enum StartError {
     Policies(#[from] crate::authz::PolicyLoadError),
     #[error("authentication: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
+    #[error("OpenID Connect: {0}")]
+    Oidc(String),
     #[error("starting the audit writer: {0}")]
     Thread(std::io::Error),
 }
@@ -35,6 +38,8 @@ pub struct StateInner {
     pub pool: Pool,
     pub policies: PolicyEngine,
     pub auth: Authenticator,
+    /// The web interface's OpenID Provider, when one is configured.
+    pub oidc: Option<OidcProvider>,
     pub keys: KeyStore,
     pub crypto: FieldCrypto,
     pub clock: SharedClock,
@@ -67,12 +72,19 @@ impl AppState {
     pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let keys = KeyStore::load_or_create(&config.data_dir)?;
         let policies = PolicyEngine::load(&config.policies_dir)?;
-        let auth = Authenticator::new(
+        let mut auth = Authenticator::new(
             &keys,
             config.jwks_file.as_deref(),
             &config.jwt_issuer,
             &config.jwt_audience,
         )?;
+        let oidc = match oidc_settings(&config).map_err(StartError::Oidc)? {
+            Some(settings) => {
+                auth = auth.without_development_issuer();
+                Some(OidcProvider::new(settings).map_err(|e| StartError::Oidc(e.to_string()))?)
+            }
+            None => None,
+        };
         let url = config.database()?;
         db::migrate(&url)?;
         let pool = db::build_pool(
@@ -96,6 +108,7 @@ impl AppState {
             pool,
             policies,
             auth,
+            oidc,
             keys,
             crypto,
             clock,
@@ -104,5 +117,57 @@ impl AppState {
             agencies: Default::default(),
             read_slots: tokio::sync::Semaphore::new(read_slots),
         })))
+    }
+}
+
+/// The OpenID Provider's settings, when one is configured; an error names what is missing.
+fn oidc_settings(config: &Config) -> Result<Option<OidcSettings>, String> {
+    let Some(issuer) = config.oidc_issuer.clone().filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    let client_id = config
+        .oidc_client_id
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or("SIG_OIDC_ISSUER is set but SIG_OIDC_CLIENT_ID is not")?;
+    let public = config
+        .public_url()
+        .ok_or("SIG_OIDC_ISSUER is set but SIG_PUBLIC_URL is not")?;
+    Ok(Some(OidcSettings {
+        issuer,
+        client_id,
+        client_secret: config.oidc_client_secret.clone().filter(|s| !s.is_empty()),
+        redirect_uri: format!("{public}/auth/callback"),
+        scopes: config
+            .oidc_scopes
+            .split_whitespace()
+            .filter(|s| *s != "openid")
+            .map(str::to_owned)
+            .collect(),
+        agency_claim: config.oidc_agency_claim.clone(),
+        roles_claim: config.oidc_roles_claim.clone(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_needs_a_client_id_and_the_public_address() {
+        let mut config = Config::defaults();
+        assert!(matches!(oidc_settings(&config), Ok(None)));
+        config.oidc_issuer = Some("https://idp.example.se".into());
+        let missing = oidc_settings(&config).err().unwrap_or_default();
+        assert!(missing.contains("SIG_OIDC_CLIENT_ID"), "{missing}");
+        config.oidc_client_id = Some("sig".into());
+        let missing = oidc_settings(&config).err().unwrap_or_default();
+        assert!(missing.contains("SIG_PUBLIC_URL"), "{missing}");
+        config.public_url = Some("https://sig.kommun.se/".into());
+        config.oidc_scopes = "openid profile groups".into();
+        let settings = oidc_settings(&config).ok().flatten().expect("complete settings");
+        assert_eq!(settings.redirect_uri, "https://sig.kommun.se/auth/callback");
+        assert_eq!(settings.scopes, ["profile", "groups"]);
+        assert!(config.secure_cookies());
     }
 }

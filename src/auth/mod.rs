@@ -6,6 +6,7 @@
 //! Time is checked against [`crate::clock`] with at most 60 s of leeway.
 
 mod jwks;
+pub mod oidc;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -255,6 +256,15 @@ impl Authenticator {
             dev,
             verified: VerifiedTokens::default(),
         })
+    }
+
+    /// Turns the development issuer off (an OpenID Provider signs users in): no development
+    /// token verifies and none is minted.
+    pub fn without_development_issuer(mut self) -> Self {
+        if self.dev.take().is_some() {
+            self.keys.clear();
+        }
+        self
     }
 
     pub fn development_issuer_active(&self) -> bool {

@@ -4,6 +4,7 @@
 //! audit event with that operation's action), and renders what the use case returned —
 //! nothing more. No page reads the database or decides access on its own.
 
+pub mod login;
 pub mod new_case;
 pub mod pages;
 pub mod session;
@@ -185,9 +186,11 @@ pub fn same_origin(req: &HttpRequest) -> bool {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::home))
         .route("/static/sig.css", web::get().to(pages::stylesheet))
-        .route("/logga-in", web::get().to(pages::login_form))
-        .route("/logga-in", web::post().to(pages::login))
-        .route("/logga-ut", web::post().to(pages::logout))
+        .route("/logga-in", web::get().to(login::login_form))
+        .route("/logga-in", web::post().to(login::login))
+        .route("/auth/callback", web::get().to(login::callback))
+        .route("/logga-ut", web::post().to(login::logout))
+        .route("/utloggad", web::get().to(login::signed_out))
         .route("/arenden", web::get().to(pages::cases))
         .route("/arenden/sok", web::post().to(pages::search))
         .route("/arenden/nytt", web::get().to(new_case::form_page))

@@ -1,24 +1,21 @@
 //! The page handlers of the first part of the web interface: login (development), the case
 //! list and the case page, the accessibility statement.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::session::{self, Session};
-use super::{call, development, html, words, Layout, PageError};
-use crate::audit::{Action, EventActor};
-use crate::auth::{Actor, Role};
-use crate::domain::FieldError;
+use super::session::Session;
+use super::{call, html, words, Layout, PageError};
+use crate::audit::Action;
+use crate::auth::Role;
 use crate::error::UseCaseError;
-use crate::repo::sessions::{self as repo, SessionRow};
-use crate::state::AppState;
 use crate::usecase::cases::{self, CasePage, CaseQuery, CaseView};
 use crate::usecase::reference::{self, AgencyView, AreaView};
-use crate::work::{self, AuditFacts};
+use crate::work;
 
 type Page = Result<HttpResponse, PageError>;
 
@@ -39,16 +36,6 @@ pub(super) fn field<'a>(fields: &'a HashMap<String, Vec<String>>, name: &str) ->
         .get(name)
         .and_then(|values| values.first())
         .map_or("", String::as_str)
-}
-
-/// Where to go after login: a path of this service only.
-fn local_path(next: &str) -> String {
-    let safe = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    if safe && next != "/logga-in" {
-        next.to_owned()
-    } else {
-        "/arenden".to_owned()
-    }
 }
 
 /// Writes the denied event of a POST that is not the session's own (its form token or its
@@ -86,223 +73,6 @@ pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .body(super::STYLESHEET)
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    layout: Layout,
-    next: String,
-    expired: bool,
-    agencies: Vec<AgencyView>,
-    roles: Vec<(&'static str, &'static str, bool)>,
-    errors: Vec<FieldError>,
-    sub: String,
-    name: String,
-    agency: String,
-}
-
-impl LoginPage {
-    fn error_of(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
-    }
-}
-
-const ROLE_WORDS: [(Role, &str); 5] = [
-    (Role::SocialSecretary, "Socialsekreterare"),
-    (Role::PoliceOfficer, "Polis"),
-    (Role::Partner, "Partner"),
-    (Role::Auditor, "Granskare"),
-    (Role::Admin, "Administratör"),
-];
-
-fn role_choices(chosen: &[String]) -> Vec<(&'static str, &'static str, bool)> {
-    ROLE_WORDS
-        .iter()
-        .map(|(role, word)| {
-            (
-                role.as_str(),
-                *word,
-                chosen.iter().any(|c| c == role.as_str()),
-            )
-        })
-        .collect()
-}
-
-async fn agencies(req: &HttpRequest) -> Result<Vec<AgencyView>, PageError> {
-    let state = crate::api::state(req)?;
-    let found = actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = state.pool.get()?;
-        reference::agencies(&mut conn)
-    })
-    .await
-    .map_err(|_| UseCaseError::Internal("the agency registry could not be read".into()))??;
-    Ok(found)
-}
-
-#[derive(serde::Deserialize)]
-pub struct LoginQuery {
-    next: Option<String>,
-    utloggad: Option<String>,
-}
-
-/// `GET /logga-in`: the development login form (404 when a real identity provider is used).
-pub async fn login_form(req: HttpRequest, query: web::Query<LoginQuery>) -> Page {
-    if !development(&req)? {
-        return Err(UseCaseError::NotFound(String::new()).into());
-    }
-    let page = LoginPage {
-        layout: Layout::of(&req, None)?,
-        next: local_path(query.next.as_deref().unwrap_or("/arenden")),
-        expired: query.utloggad.is_some(),
-        agencies: agencies(&req).await?,
-        roles: role_choices(&[]),
-        errors: Vec::new(),
-        sub: String::new(),
-        name: String::new(),
-        agency: String::new(),
-    };
-    Ok(html(StatusCode::OK, &page))
-}
-
-/// `POST /logga-in`: checks the form, opens a session and records `session.login`.
-pub async fn login(req: HttpRequest, body: web::Bytes) -> Page {
-    if !development(&req)? {
-        return Err(UseCaseError::NotFound(String::new()).into());
-    }
-    if !super::same_origin(&req) {
-        return Err(UseCaseError::Forbidden(String::new()).into());
-    }
-    let fields = form(&body);
-    let (sub, name, agency) = (
-        field(&fields, "sub").trim().to_owned(),
-        field(&fields, "name").trim().to_owned(),
-        field(&fields, "agency").to_owned(),
-    );
-    let chosen = fields.get("roles").cloned().unwrap_or_default();
-    let known = agencies(&req).await?;
-    let mut errors = Vec::new();
-    if sub.is_empty() || sub.chars().count() > 100 {
-        errors.push(FieldError::new(
-            "sub",
-            "Ange ett användar-id (högst 100 tecken).",
-        ));
-    }
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "Ange ett namn (högst 100 tecken)."));
-    }
-    if !known.iter().any(|a| a.slug == agency) {
-        errors.push(FieldError::new("agency", "Välj en verksamhet."));
-    }
-    let roles: BTreeSet<Role> = chosen.iter().filter_map(|r| r.parse().ok()).collect();
-    if roles.is_empty() || roles.len() != chosen.len() {
-        errors.push(FieldError::new("roles", "Välj minst en roll."));
-    }
-    if !errors.is_empty() {
-        let page = LoginPage {
-            layout: Layout::of(&req, None)?,
-            next: local_path(field(&fields, "next")),
-            expired: false,
-            agencies: known,
-            roles: role_choices(&chosen),
-            errors,
-            sub,
-            name,
-            agency,
-        };
-        return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    }
-    let actor = Actor {
-        sub,
-        name,
-        agency,
-        roles,
-    };
-    let id = open_session(&req, &actor).await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(session::cookie(&id))
-        .insert_header((header::LOCATION, local_path(field(&fields, "next"))))
-        .finish())
-}
-
-/// Stores a new session for `actor` with its `session.login` event; returns the session id.
-async fn open_session(req: &HttpRequest, actor: &Actor) -> Result<String, PageError> {
-    let state: AppState = crate::api::state(req)?;
-    let meta = crate::api::request_meta(req);
-    let (id, csrf) = (session::random_token()?, session::random_token()?);
-    let row = SessionRow {
-        id_hash: session::hash_id(&id),
-        sub: actor.sub.clone(),
-        name: actor.name.clone(),
-        agency: actor.agency.clone(),
-        roles: serde_json::to_string(&actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>())
-            .unwrap_or_else(|_| "[]".to_owned()),
-        csrf_token: csrf,
-        created_at: crate::audit::to_micros(state.clock.now()),
-        last_seen_at: crate::audit::to_micros(state.clock.now()),
-    };
-    let event_actor = EventActor::from(actor);
-    actix_web::rt::task::spawn_blocking(move || {
-        let now = state.clock.now();
-        let facts = AuditFacts {
-            reason: Some("development login".to_owned()),
-            ..AuditFacts::default()
-        };
-        let event = work::event(
-            Some(&meta),
-            event_actor,
-            Action::SessionLogin,
-            200,
-            facts,
-            None,
-            now,
-        );
-        let mut conn = state.pool.get()?;
-        state.audit.write(&mut conn, |conn| {
-            repo::insert(conn, &row)?;
-            Ok::<_, UseCaseError>(((), Some(event)))
-        })
-    })
-    .await
-    .map_err(|_| UseCaseError::Internal("the login did not finish".into()))??;
-    Ok(id)
-}
-
-/// `POST /logga-ut`: ends the session and records `session.logout`.
-pub async fn logout(req: HttpRequest, session: Session, body: web::Bytes) -> Page {
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::SessionLogout).await);
-    }
-    let state = crate::api::state(&req)?;
-    let meta = crate::api::request_meta(&req);
-    let event_actor = EventActor::from(&session.actor);
-    let id_hash = session.id_hash().to_vec();
-    actix_web::rt::task::spawn_blocking(move || {
-        let event = work::event(
-            Some(&meta),
-            event_actor,
-            Action::SessionLogout,
-            200,
-            AuditFacts::default(),
-            None,
-            state.clock.now(),
-        );
-        let mut conn = state.pool.get()?;
-        state.audit.write(&mut conn, |conn| {
-            repo::delete(conn, &id_hash)?;
-            Ok::<_, UseCaseError>(((), Some(event)))
-        })
-    })
-    .await
-    .map_err(|_| UseCaseError::Internal("the logout did not finish".into()))??;
-    Ok(HttpResponse::SeeOther()
-        .cookie(session::cookie(""))
-        .insert_header((header::LOCATION, "/logga-in"))
-        .finish())
 }
 
 /// One row of the case list.

@@ -22,7 +22,15 @@ use crate::repo::sessions::{self, SessionRow};
 use crate::state::AppState;
 use crate::work::{self, AuditFacts, RequestMeta};
 
-pub const COOKIE: &str = "sig_session";
+/// The session cookie's name: `__Host-` bound to this host and https when the service is
+/// reached over https (`SIG_PUBLIC_URL`).
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-sig_session"
+    } else {
+        "sig_session"
+    }
+}
 /// A session used within this long is not written back on every page view.
 const TOUCH_AFTER_SECS: i64 = 60;
 
@@ -42,9 +50,14 @@ impl Session {
 
     /// Whether `token` is this session's form token (compared in constant time).
     pub fn csrf_ok(&self, token: &str) -> bool {
-        #[allow(deprecated)]
-        ring::constant_time::verify_slices_are_equal(self.csrf.as_bytes(), token.as_bytes()).is_ok()
+        same_secret(&self.csrf, token)
     }
+}
+
+/// Whether two secrets are equal, compared in constant time.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    #[allow(deprecated)]
+    ring::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
 /// 32 random bytes, base64url.
@@ -63,10 +76,11 @@ pub fn hash_id(id: &str) -> Vec<u8> {
 }
 
 /// The session cookie for `id` (an empty value with max-age 0 ends it).
-pub fn cookie(id: &str) -> Cookie<'static> {
-    let mut cookie = Cookie::build(COOKIE, id.to_owned())
+pub fn cookie(id: &str, secure: bool) -> Cookie<'static> {
+    let mut cookie = Cookie::build(cookie_name(secure), id.to_owned())
         .path("/")
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Strict)
         .finish();
     if id.is_empty() {
@@ -154,7 +168,10 @@ impl FromRequest for Session {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = crate::api::state(req);
-        let cookie = req.cookie(COOKIE).map(|c| c.value().to_owned());
+        let secure = state.as_ref().is_ok_and(|s| s.config.secure_cookies());
+        let cookie = req
+            .cookie(cookie_name(secure))
+            .map(|c| c.value().to_owned());
         let next = req.path().to_owned();
         let meta = crate::api::request_meta(req);
         Box::pin(async move {

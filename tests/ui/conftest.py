@@ -28,9 +28,9 @@ def free_port():
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, port=None, **settings):
         self.dir = tempfile.TemporaryDirectory(prefix="sig-ui-")
-        port = free_port()
+        port = port or free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.env = dict(
             os.environ,
@@ -39,6 +39,7 @@ class Server:
             SIG_BIND=f"127.0.0.1:{port}",
             SIG_POLICIES_DIR=str(ROOT / "policies"),
             SIG_LOG="warn",
+            **settings,
         )
         self.log = open(f"{self.dir.name}/serve.log", "w")
         self.process = subprocess.Popen(
@@ -88,7 +89,7 @@ def server():
 def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            executable_path=os.environ.get("CHROMIUM") or "/usr/bin/chromium",
             args=["--no-sandbox"],
         )
         yield chromium

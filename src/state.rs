@@ -165,7 +165,10 @@ mod tests {
         assert!(missing.contains("SIG_PUBLIC_URL"), "{missing}");
         config.public_url = Some("https://sig.kommun.se/".into());
         config.oidc_scopes = "openid profile groups".into();
-        let settings = oidc_settings(&config).ok().flatten().expect("complete settings");
+        let settings = oidc_settings(&config)
+            .ok()
+            .flatten()
+            .expect("complete settings");
         assert_eq!(settings.redirect_uri, "https://sig.kommun.se/auth/callback");
         assert_eq!(settings.scopes, ["profile", "groups"]);
         assert!(config.secure_cookies());

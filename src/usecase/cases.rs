@@ -403,10 +403,41 @@ fn retention_view(unit: &mut Unit<'_>, row: &CaseRow) -> Result<RetentionView, U
 /// Loads the case and views what the caller may see of it, noting the categories for the
 /// audit event; 403 when nothing of it is visible.
 fn visible_view(unit: &mut Unit<'_>, id: &str) -> Result<CaseView, UseCaseError> {
+    Ok(visible_slice(unit, id)?.0)
+}
+
+fn visible_slice(unit: &mut Unit<'_>, id: &str) -> Result<(CaseView, CaseSlice), UseCaseError> {
     let slice = access::load(unit, id)?;
     let visible = unit.require_some_category(&slice)?;
     unit.audit.categories = visible.iter().map(|c| c.to_string()).collect();
-    case_view(unit, &slice, &visible)
+    Ok((case_view(unit, &slice, &visible)?, slice))
+}
+
+/// What the caller may do with a case now, as the policy set decides: the pages show a button
+/// only for what the unit of work would allow.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CaseActions {
+    /// Record, list and revoke consents.
+    pub consents: bool,
+    /// Activate, close, change the area.
+    pub update: bool,
+    /// The access explanation.
+    pub access: bool,
+}
+
+/// [`read`], with what the caller may do with the case (the case page's buttons).
+pub fn read_with_actions(
+    unit: &mut Unit<'_>,
+    id: &str,
+) -> Result<(CaseView, CaseActions), UseCaseError> {
+    let (view, slice) = visible_slice(unit, id)?;
+    let none = Context::default();
+    let actions = CaseActions {
+        consents: unit.allows(Action::ConsentList, &slice, &none),
+        update: unit.allows(Action::CaseUpdate, &slice, &none),
+        access: unit.allows(Action::AccessRead, &slice, &none),
+    };
+    Ok((view, actions))
 }
 
 /// Reads a case, cut to the categories the caller may see now.

@@ -367,3 +367,90 @@ pub fn revoke(
         .ok_or_else(|| UseCaseError::Internal("the revoked consent vanished".to_owned()))?;
     Ok(consent_view(&consent, today))
 }
+
+/// A guardian as the consent pages name them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NamedGuardian {
+    pub id: String,
+    pub name: String,
+    pub has_custody: bool,
+}
+
+/// What the consent pages show of a case: its consents, newest first, and the parties by name
+/// (category `identity`), with the young person's birth date for the under-18 rule.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentPages {
+    pub case_status: String,
+    #[schema(value_type = String, format = Date)]
+    pub youth_birth: NaiveDate,
+    pub youth_name: String,
+    pub guardians: Vec<NamedGuardian>,
+    pub consents: Vec<ConsentView>,
+}
+
+/// The consents and the parties of case `id` (the owner, as `consent.list`; the names are
+/// category `identity`, noted for the audit event).
+pub fn pages(unit: &mut Unit<'_>, id: &str) -> Result<ConsentPages, UseCaseError> {
+    let slice = access::load(unit, id)?;
+    unit.require(Action::ConsentList, &slice, &Context::default())?;
+    unit.require(Action::CaseRead, &slice, &Context::category("identity"))?;
+    unit.audit.categories = vec!["identity".to_owned()];
+    let case_id = slice.row.id.clone();
+    let open = |unit: &Unit<'_>, column, row_id: &str, sealed: Option<&Vec<u8>>| {
+        sealed
+            .map(|s| unit.crypto().open_text(column, row_id, s))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let row = &slice.row;
+    let number = open(
+        unit,
+        Column::YouthPersonalNumber,
+        &case_id,
+        row.youth_personal_number.as_ref(),
+    )?;
+    let youth_birth = personal_number::parse(&number, unit.today())
+        .map(|n| n.birth_date)
+        .map_err(|_| UseCaseError::Conflict(ERASED.to_owned()))?;
+    let youth_name = format!(
+        "{} {}",
+        open(
+            unit,
+            Column::YouthGivenName,
+            &case_id,
+            row.youth_given_name.as_ref()
+        )?,
+        open(
+            unit,
+            Column::YouthFamilyName,
+            &case_id,
+            row.youth_family_name.as_ref()
+        )?
+    );
+    let mut guardians = Vec::new();
+    for g in slice.guardians(unit.conn)?.iter() {
+        let given = unit
+            .crypto()
+            .open_text(Column::GuardianGivenName, &g.id, &g.given_name)?;
+        let family = unit
+            .crypto()
+            .open_text(Column::GuardianFamilyName, &g.id, &g.family_name)?;
+        guardians.push(NamedGuardian {
+            id: g.id.clone(),
+            name: format!("{given} {family}"),
+            has_custody: g.has_custody,
+        });
+    }
+    let today = unit.today();
+    let consents = repo::consents_of(unit.conn, id)?
+        .iter()
+        .map(|c| consent_view(c, today))
+        .collect();
+    Ok(ConsentPages {
+        case_status: row.status.clone(),
+        youth_birth,
+        youth_name: youth_name.trim().to_owned(),
+        guardians,
+        consents,
+    })
+}

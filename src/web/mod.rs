@@ -4,6 +4,8 @@
 //! audit event with that operation's action), and renders what the use case returned —
 //! nothing more. No page reads the database or decides access on its own.
 
+pub mod case_status;
+pub mod consents;
 pub mod login;
 pub mod new_case;
 pub mod pages;
@@ -196,5 +198,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/arenden/nytt", web::get().to(new_case::form_page))
         .route("/arenden/nytt", web::post().to(new_case::create))
         .route("/arenden/{id}", web::get().to(pages::case))
+        .route("/arenden/{id}/status", web::post().to(case_status::change))
+        .route("/arenden/{id}/samtycken", web::get().to(consents::list))
+        .route(
+            "/arenden/{id}/samtycken/nytt",
+            web::get().to(consents::new_form),
+        )
+        .route(
+            "/arenden/{id}/samtycken/nytt",
+            web::post().to(consents::create),
+        )
+        .route(
+            "/arenden/{id}/samtycken/{cid}/aterkalla",
+            web::get().to(consents::revoke_form),
+        )
+        .route(
+            "/arenden/{id}/samtycken/{cid}/aterkalla",
+            web::post().to(consents::revoke),
+        )
         .route("/tillganglighet", web::get().to(pages::accessibility));
 }

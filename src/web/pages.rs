@@ -13,7 +13,7 @@ use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
 use crate::auth::Role;
 use crate::error::UseCaseError;
-use crate::usecase::cases::{self, CasePage, CaseQuery, CaseView};
+use crate::usecase::cases::{self, CaseActions, CasePage, CaseQuery, CaseView};
 use crate::usecase::reference::{self, AgencyView, AreaView};
 use crate::work;
 
@@ -231,6 +231,19 @@ struct CasePageView {
     consent_categories: Vec<&'static str>,
     /// "Du ser ärendet med stöd av samtycke som gäller till …" for other agencies.
     consented_until: Option<String>,
+    /// What the policy set lets the user do with the case now: the buttons shown.
+    actions: CaseActions,
+}
+
+impl CasePageView {
+    /// The young person's personal number as people write it, or a dash.
+    fn youth_number(&self) -> String {
+        self.case
+            .youth
+            .as_ref()
+            .and_then(|y| y.personal_number.as_deref())
+            .map_or_else(|| "–".to_owned(), words::personal_number)
+    }
 }
 
 /// `GET /arenden/{id}`: the case, cut to what the user may see now (the API's `case.read`).
@@ -238,17 +251,25 @@ pub async fn case(req: HttpRequest, session: Session, id: web::Path<String>) -> 
     let Some(id) = crate::domain::uuid_text(&id) else {
         return Err(UseCaseError::NotFound(String::new()).into());
     };
-    let (case, areas, agencies) =
+    let (found, areas, agencies) =
         work::read(call(&req, &session, Action::CaseRead)?, 200, move |unit| {
-            let case = cases::read(unit, &id)?;
+            let found = cases::read_with_actions(unit, &id)?;
             Ok((
-                case,
+                found,
                 reference::areas(unit.conn)?,
                 reference::agencies(unit.conn)?,
             ))
         })
         .await?;
-    render_case(&req, &session, case, &areas, &agencies, StatusCode::OK)
+    let (case, actions) = found;
+    render_case(
+        &req,
+        &session,
+        (case, actions),
+        &areas,
+        &agencies,
+        StatusCode::OK,
+    )
 }
 
 /// The case page for a view a unit of work returned (a new case: with its warnings).
@@ -259,13 +280,19 @@ pub(super) async fn case_page(
     status: StatusCode,
 ) -> Page {
     let (areas, agencies) = super::reference_lists(req).await?;
-    render_case(req, session, case, &areas, &agencies, status)
+    // The unit that created the case allowed its owner everything a new case offers.
+    let actions = CaseActions {
+        consents: true,
+        update: true,
+        access: true,
+    };
+    render_case(req, session, (case, actions), &areas, &agencies, status)
 }
 
 fn render_case(
     req: &HttpRequest,
     session: &Session,
-    case: CaseView,
+    (case, actions): (CaseView, CaseActions),
     areas: &[AreaView],
     agencies: &[AgencyView],
     status: StatusCode,
@@ -291,6 +318,7 @@ fn render_case(
             .map(|c| words::category(c))
             .collect(),
         consented_until: (!owner).then(|| case.consent.valid_until.clone()).flatten(),
+        actions,
         case,
     };
     Ok(html(status, &page))

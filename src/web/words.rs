@@ -67,6 +67,10 @@ pub fn error_text(error: &UseCaseError) -> (&'static str, &'static str) {
             "Sidan finns inte",
             "Kontrollera adressen, eller gå tillbaka till ärendelistan.",
         ),
+        UseCaseError::Conflict(message) if message.contains("active consent") => (
+            "Det gick inte att spara",
+            "Det behövs ett aktivt samtycke först. Registrera samtycket, och försök sedan igen.",
+        ),
         UseCaseError::Conflict(_) | UseCaseError::PreconditionFailed => (
             "Det gick inte att spara",
             "Någon annan har ändrat uppgifterna, eller ärendet tar inte emot ändringar. Ladda om sidan och försök igen.",
@@ -115,6 +119,16 @@ pub fn field_id(field: &str) -> String {
     id
 }
 
+/// A personal number as people write it: `YYYYMMDD-NNNN`.
+pub fn personal_number(number: &str) -> String {
+    match number.len() {
+        12 if number.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}-{}", &number[..8], &number[8..])
+        }
+        _ => number.to_owned(),
+    }
+}
+
 /// Percent-encodes a path for a query string.
 pub fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -131,6 +145,12 @@ mod tests {
             local_time("2026-07-03T13:05:00.123456Z"),
             "2026-07-03 15:05"
         );
+    }
+
+    #[test]
+    fn personal_numbers_are_shown_with_their_dash() {
+        assert_eq!(personal_number("201011041017"), "20101104-1017");
+        assert_eq!(personal_number("20101104-1017"), "20101104-1017");
     }
 
     #[test]

@@ -391,7 +391,159 @@ async fn the_new_case_form_opens_a_case_or_says_what_to_fix(backend: Backend) {
     assert_eq!(forbidden.status, 403);
 }
 
+async fn consents_of(app: &TestApp, case: &Case) -> serde_json::Value {
+    app.get(&case.path("/consents"), Some(&owner(app)))
+        .await
+        .json()
+}
+
+async fn the_consent_pages_record_and_revoke_through_the_same_units(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let case = create_case(&app, 16).await;
+    let guardian = case.guardian_ids().first().expect("a guardian").clone();
+    let guardian_name = case.body["guardians"][0]["given_name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    let number = case.body["youth"]["personal_number"]
+        .as_str()
+        .expect("pnr")
+        .replace('-', "");
+    let birth = format!("{}-{}-{}", &number[..4], &number[4..6], &number[6..8]);
+    let (cookie, token) = login(&app, "ss-anna", "Anna", OWNER_AGENCY, "social_secretary").await;
+
+    // The form names the guardian: one consent.list event with category identity.
+    let form = page(
+        &app,
+        &format!("/arenden/{}/samtycken/nytt", case.id),
+        &cookie,
+    )
+    .await;
+    assert_eq!(form.status, 200, "{}", form.text());
+    assert_page_headers(&form);
+    assert!(form
+        .text()
+        .contains(&format!("Vårdnadshavare: {guardian_name}")));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(event.action, "consent.list");
+    assert_eq!(event.categories, vec!["identity".to_owned()]);
+    assert_eq!(event.case_ids, vec![case.id.clone()]);
+
+    let today = app.clock.now().date_naive();
+    let until = today + chrono::Duration::days(300);
+    let body = |token: &str, guardian_decision: &str| {
+        format!(
+            "csrf={token}&youth_name=X&youth_birth={birth}&custody_count=1&c0_id={guardian}\
+             &c0_name=M&youth_decision=given&youth_method=written&youth_decided_on={today}\
+             &g0_decision={guardian_decision}&g0_method=oral&g0_decided_on={today}\
+             &agencies={POLICE_AGENCY}&categories=identity&purpose=SIG&valid_from={today}\
+             &valid_until={until}&evidence_ref=F-1"
+        )
+    };
+    let path = format!("/arenden/{}/samtycken/nytt", case.id);
+    // Forged (no form token): 403, audited, nothing recorded.
+    let forged = post_form(&app, &path, &cookie, &body("wrong", "given")).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(
+        consents_of(&app, &case).await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    // The guardian's decision missing: 422, the rule said in Swedish, nothing recorded.
+    let missing = post_form(&app, &path, &cookie, &body(&token, "")).await;
+    assert_eq!(missing.status, 422, "{}", missing.text());
+    assert!(missing
+        .text()
+        .contains("varje vårdnadshavare med vårdnad måste ta ställning"));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(
+        (event.action.as_str(), event.status),
+        ("consent.create", 422)
+    );
+    assert_eq!(
+        consents_of(&app, &case).await["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    // Complete: recorded, as the API shows it.
+    let recorded = post_form(&app, &path, &cookie, &body(&token, "given")).await;
+    assert_eq!(recorded.status, 303, "{}", recorded.text());
+    let list = consents_of(&app, &case).await;
+    let consent = &list["items"][0];
+    assert_eq!(consent["state"], "active");
+    assert_eq!(consent["parties"][1]["method"], "oral");
+    assert_eq!(consent["agencies"], serde_json::json!([POLICE_AGENCY]));
+    let consent_id = consent["id"].as_str().expect("id").to_owned();
+
+    // The police may not reach the consent pages.
+    let (police_cookie, _) =
+        login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+    let refused = page(
+        &app,
+        &format!("/arenden/{}/samtycken", case.id),
+        &police_cookie,
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    assert!(!refused.text().contains(&guardian_name));
+    assert_eq!(
+        page(&app, &format!("/arenden/{}", case.id), &police_cookie)
+            .await
+            .status,
+        200
+    );
+
+    // Activate with a stale version: 412; with the page's version: done.
+    let status_path = format!("/arenden/{}/status", case.id);
+    let case_now = app.get(&case.path(""), Some(&owner(&app))).await.json();
+    let current = case_now["version"].as_i64().expect("version");
+    let stale = post_form(
+        &app,
+        &status_path,
+        &cookie,
+        &format!("csrf={token}&status=active&version={}", current + 7),
+    )
+    .await;
+    assert_eq!(stale.status, 412);
+    let activated = post_form(
+        &app,
+        &status_path,
+        &cookie,
+        &format!("csrf={token}&status=active&version={current}"),
+    )
+    .await;
+    assert_eq!(activated.status, 303, "{}", activated.text());
+    let case_now = app.get(&case.path(""), Some(&owner(&app))).await.json();
+    assert_eq!(case_now["status"], "active");
+
+    // The young person revokes: the page names the agencies, the police's next page is 403.
+    let revoke = format!("/arenden/{}/samtycken/{consent_id}/aterkalla", case.id);
+    let revoked = post_form(
+        &app,
+        &revoke,
+        &cookie,
+        &format!("csrf={token}&party=youth&reason=Vill+inte"),
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text());
+    assert!(revoked.text().contains("Åtkomsten upphörde för"));
+    assert_eq!(
+        consents_of(&app, &case).await["items"][0]["state"],
+        "revoked"
+    );
+    let after = page(&app, &format!("/arenden/{}", case.id), &police_cookie).await;
+    assert_eq!(after.status, 403);
+    assert!(after
+        .text()
+        .contains("Det finns inget aktivt samtycke som ger din verksamhet tillgång till ärendet."));
+}
+
 on_both_backends!(
+    the_consent_pages_record_and_revoke_through_the_same_units,
     the_case_page_shows_what_the_api_shows,
     the_list_shows_the_cases_a_user_may_read_and_searches_by_post,
     posts_without_the_form_token_change_nothing,

@@ -423,6 +423,8 @@ pub struct CaseActions {
     pub update: bool,
     /// The access explanation.
     pub access: bool,
+    /// The notes (at least the user's own agency's).
+    pub notes: bool,
 }
 
 /// [`read`], with what the caller may do with the case (the case page's buttons).
@@ -436,6 +438,15 @@ pub fn read_with_actions(
         consents: unit.allows(Action::ConsentList, &slice, &none),
         update: unit.allows(Action::CaseUpdate, &slice, &none),
         access: unit.allows(Action::AccessRead, &slice, &none),
+        notes: unit.allows(
+            Action::NoteRead,
+            &slice,
+            &Context {
+                category: Some(crate::domain::consent::note_category(&unit.agency.kind).to_owned()),
+                own_agency: Some(true),
+                ..Context::default()
+            },
+        ),
     };
     Ok((view, actions))
 }

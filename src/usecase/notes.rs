@@ -87,11 +87,31 @@ pub fn create(unit: &mut Unit<'_>, id: &str, input: NewNote) -> Result<NoteView,
 /// The notes of case `id` the caller may read (API.md §7), newest first.
 pub fn list(unit: &mut Unit<'_>, id: &str) -> Result<Items<NoteView>, UseCaseError> {
     let slice = access::load(unit, id)?;
+    list_of(unit, &slice)
+}
+
+/// [`list`], and whether the caller may write a note on the case now (the notes page's form).
+pub fn list_and_may_write(
+    unit: &mut Unit<'_>,
+    id: &str,
+) -> Result<(Items<NoteView>, bool), UseCaseError> {
+    let slice = access::load(unit, id)?;
+    let notes = list_of(unit, &slice)?;
+    let may_write = unit.allows(Action::NoteCreate, &slice, &Context::default())
+        && refuse_changes(&slice.row).is_ok();
+    Ok((notes, may_write))
+}
+
+fn list_of(
+    unit: &mut Unit<'_>,
+    slice: &access::CaseSlice,
+) -> Result<Items<NoteView>, UseCaseError> {
+    let id = slice.row.id.as_str();
     // May the caller read the notes of this case at all (their own agency's, at least)?
     let own = note_category(&unit.agency.kind);
     unit.require(
         Action::NoteRead,
-        &slice,
+        slice,
         &Context {
             category: Some(own.to_owned()),
             own_agency: Some(true),
@@ -106,7 +126,7 @@ pub fn list(unit: &mut Unit<'_>, id: &str) -> Result<Items<NoteView>, UseCaseErr
             own_agency: Some(note.agency == unit.actor.agency),
             ..Context::default()
         };
-        if unit.allows(Action::NoteRead, &slice, &context) {
+        if unit.allows(Action::NoteRead, slice, &context) {
             categories.insert(note.category.clone());
             items.push(note_view(unit, &note)?);
         }

@@ -4,10 +4,12 @@
 //! audit event with that operation's action), and renders what the use case returned —
 //! nothing more. No page reads the database or decides access on its own.
 
+pub mod access;
 pub mod case_status;
 pub mod consents;
 pub mod login;
 pub mod new_case;
+pub mod notes;
 pub mod pages;
 pub mod session;
 pub mod words;
@@ -199,6 +201,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/arenden/nytt", web::post().to(new_case::create))
         .route("/arenden/{id}", web::get().to(pages::case))
         .route("/arenden/{id}/status", web::post().to(case_status::change))
+        .route("/arenden/{id}/anteckningar", web::get().to(notes::list))
+        .route("/arenden/{id}/anteckningar", web::post().to(notes::create))
+        .route("/arenden/{id}/atkomst", web::get().to(access::explain))
         .route("/arenden/{id}/samtycken", web::get().to(consents::list))
         .route(
             "/arenden/{id}/samtycken/nytt",

@@ -285,6 +285,7 @@ pub(super) async fn case_page(
         consents: true,
         update: true,
         access: true,
+        notes: true,
     };
     render_case(req, session, (case, actions), &areas, &agencies, status)
 }

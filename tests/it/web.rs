@@ -542,7 +542,66 @@ async fn the_consent_pages_record_and_revoke_through_the_same_units(backend: Bac
         .contains("Det finns inget aktivt samtycke som ger din verksamhet tillgång till ärendet."));
 }
 
+async fn the_notes_and_access_pages_mirror_the_api(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let case = create_case(&app, 16).await;
+    record_consent(&app, &case, &[POLICE_AGENCY], &["identity"]).await;
+    let (cookie, token) = login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
+    let notes = format!("/arenden/{}/anteckningar", case.id);
+    let empty = post_form(&app, &notes, &cookie, &format!("csrf={token}&text=+")).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.text().contains("aria-invalid=\"true\""));
+    let written = post_form(
+        &app,
+        &notes,
+        &cookie,
+        &format!("csrf={token}&text=Lugnt+samtal"),
+    )
+    .await;
+    assert_eq!(written.status, 303, "{}", written.text());
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(
+        (event.action.as_str(), event.outcome.as_str()),
+        ("note.create", "allowed")
+    );
+    let list = page(&app, &notes, &cookie).await;
+    assert_eq!(list.status, 200);
+    assert_page_headers(&list);
+    assert!(list.text().contains("Lugnt samtal"));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(event.action, "note.list");
+    assert_eq!(event.categories, vec!["police_notes".to_owned()]);
+    let api = app
+        .get(&case.path("/notes"), Some(&police(&app)))
+        .await
+        .json();
+    assert_eq!(api["items"].as_array().map(Vec::len), Some(1));
+
+    // "Vem kan se ärendet" is the owner's (and the auditor's); the police get the 403 page.
+    assert_eq!(
+        page(&app, &format!("/arenden/{}/atkomst", case.id), &cookie)
+            .await
+            .status,
+        403
+    );
+    let (owner_cookie, _) = login(&app, "ss-anna", "Anna", OWNER_AGENCY, "social_secretary").await;
+    let access = page(
+        &app,
+        &format!("/arenden/{}/atkomst", case.id),
+        &owner_cookie,
+    )
+    .await;
+    assert_eq!(access.status, 200, "{}", access.text());
+    let text = access.text();
+    assert!(text.contains("Polisen") && text.contains("Samtycke som gäller till"));
+    let event = events(&app).into_iter().last().expect("an event");
+    assert_eq!(event.action, "access.read");
+}
+
 on_both_backends!(
+    the_notes_and_access_pages_mirror_the_api,
     the_consent_pages_record_and_revoke_through_the_same_units,
     the_case_page_shows_what_the_api_shows,
     the_list_shows_the_cases_a_user_may_read_and_searches_by_post,

@@ -165,3 +165,47 @@ def test_a_consent_can_be_recorded_with_the_keyboard_alone(server, context):
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1, name="Samtycken")).to_be_visible()
     expect(page.get_by_role("heading", level=2, name=re.compile("^Aktivt"))).to_be_visible()
+
+
+def test_who_can_see_the_case_and_the_notes_of_each_agency(server, browser, context):
+    case = seed_case_without_consent(server, "Nils")
+    owner = server.token("ss-anna", "Anna Lindqvist", "socialtjanst-orebro", "social_secretary")
+    today = datetime.date.today()
+    decided = {"decision": "given", "method": "written", "decided_on": today.isoformat()}
+    server.api("POST", f"/api/v1/cases/{case['id']}/consents", owner, {
+        "youth": decided,
+        "guardians": [dict(decided, guardian_id=g["id"]) for g in case["guardians"]],
+        "agencies": ["polisen-orebro", "skola-orebro"],
+        "categories": ["identity", "plan"],
+        "purpose": "SIG", "valid_from": today.isoformat(),
+        "valid_until": (today + datetime.timedelta(days=200)).isoformat(),
+        "evidence_ref": "SIG-2026-19",
+    })
+    page = context.new_page()
+    login(page, server.base, "ss-anna", "Anna Lindqvist", SOCIAL, "Socialsekreterare")
+    page.goto(f"{server.base}/arenden/{case['id']}")
+    page.get_by_role("link", name="Vem kan se ärendet").click()
+    expect(page.get_by_role("heading", level=1, name="Vem kan se ärendet")).to_be_visible()
+    table = page.get_by_role("table")
+    expect(table.get_by_role("rowheader", name=POLICE)).to_be_visible()
+    expect(table.get_by_role("rowheader", name="Förskola och skola, Örebro kommun")).to_be_visible()
+    expect(table.get_by_text("Samtycke som gäller till").first).to_be_visible()
+    check_page(page, "atkomst")
+
+    # The police write a note of their own; an empty one is refused beside the field.
+    police = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    officer = police.new_page()
+    login(officer, server.base, "po-per", "Per Polis", POLICE, "Polis")
+    officer.goto(f"{server.base}/arenden/{case['id']}")
+    officer.get_by_role("button", name="Skriv anteckning").click()
+    expect(officer.get_by_role("heading", level=1, name="Anteckningar")).to_be_visible()
+    officer.get_by_role("button", name="Spara anteckning").click()
+    expect(officer.get_by_role("alert")).to_be_visible()
+    expect(officer.get_by_label("Ny anteckning")).to_have_attribute("aria-invalid", "true")
+    check_page(officer, "anteckningar-fel")
+    officer.get_by_label("Ny anteckning").fill("Samtal med Nils på fritidsgården.\nLugnt.")
+    officer.get_by_role("button", name="Spara anteckning").click()
+    expect(officer.get_by_text("Samtal med Nils på fritidsgården.")).to_be_visible()
+    expect(officer.get_by_role("heading", level=2, name=re.compile("^Per Polis, Polisen"))).to_be_visible()
+    check_page(officer, "anteckningar")
+    police.close()

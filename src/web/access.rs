@@ -1,0 +1,68 @@
+//! "Vem kan se ärendet" (UI.md §4, API.md §7): the access explanation in words — one row per
+//! agency that can read the case now, with the basis and the categories (`access.read`).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::session::Session;
+use super::{call, html, words, Layout, PageError};
+use crate::audit::Action;
+use crate::error::UseCaseError;
+use crate::usecase::access;
+use crate::work;
+
+struct GrantRow {
+    agency: String,
+    basis: String,
+    categories: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "access.html")]
+struct AccessPage {
+    layout: Layout,
+    case_id: String,
+    evaluated_at: String,
+    rows: Vec<GrantRow>,
+}
+
+/// `GET /arenden/{id}/atkomst`.
+pub async fn explain(
+    req: HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = crate::domain::uuid_text(&id).ok_or(UseCaseError::NotFound(String::new()))?;
+    let unit_id = id.clone();
+    let found = work::read(
+        call(&req, &session, Action::AccessRead)?,
+        200,
+        move |unit| access::explain(unit, &unit_id),
+    )
+    .await?;
+    let (_, agencies) = super::reference_lists(&req).await?;
+    let rows = found
+        .grants
+        .iter()
+        .map(|g| GrantRow {
+            agency: agencies
+                .iter()
+                .find(|a| a.slug == g.agency)
+                .map_or_else(|| g.agency.clone(), |a| a.name.clone()),
+            basis: match (g.basis, &g.valid_until) {
+                ("owner", _) => "Ägare av ärendet".to_owned(),
+                (_, Some(until)) => format!("Samtycke som gäller till {until}"),
+                _ => "Samtycke".to_owned(),
+            },
+            categories: g.categories.iter().map(|c| words::category(c)).collect(),
+        })
+        .collect();
+    let page = AccessPage {
+        layout: Layout::of(&req, Some(&session))?,
+        case_id: id,
+        evaluated_at: words::local_time(&found.evaluated_at),
+        rows,
+    };
+    Ok(html(StatusCode::OK, &page))
+}

@@ -68,11 +68,20 @@ pub async fn home(_session: Session) -> HttpResponse {
         .finish()
 }
 
-/// The embedded stylesheet.
-pub async fn stylesheet() -> HttpResponse {
+fn css(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
-        .body(super::STYLESHEET)
+        .body(body)
+}
+
+/// The pages' own stylesheet.
+pub async fn stylesheet() -> HttpResponse {
+    css(super::STYLESHEET)
+}
+
+/// FKUI's base, vendored.
+pub async fn fkui() -> HttpResponse {
+    css(super::FKUI)
 }
 
 /// One row of the case list.

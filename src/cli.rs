@@ -190,3 +190,40 @@ pub fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+pub fn demo(config: Config) -> anyhow::Result<()> {
+    if config.jwks_file.is_some() || config.oidc_issuer.as_deref().is_some_and(|i| !i.is_empty()) {
+        anyhow::bail!(
+            "the demo runs in development mode only: SIG_JWKS_FILE or SIG_OIDC_ISSUER is set"
+        );
+    }
+    let now = SystemClock.now();
+    let clock = Arc::new(crate::clock::FixedClock::new(now));
+    let state = AppState::build(config, clock.clone())?;
+    let report = actix_web::rt::System::new()
+        .block_on(async { jobs::demo::fill(&state, &clock, now).await })?;
+    if report.existing > 0 {
+        println!(
+            "the register already holds {} demo case(s); nothing added",
+            report.existing
+        );
+        return Ok(());
+    }
+    clock.set(SystemClock.now());
+    let signed = jobs::checkpoints::sign_now(&state)?;
+    println!(
+        "demo: {} fictitious case(s) in the five areas, with consents in every state, plans, \
+         notes and three weeks of audit events{}",
+        report.cases,
+        signed.map_or(String::new(), |c| format!(
+            " (checkpoint signed at seq {})",
+            c.seq
+        ))
+    );
+    println!("start the service (sig-register serve), open http://127.0.0.1:8080/ and log in");
+    println!(
+        "in development mode as user id demo-anna, agency Socialtjänsten Örebro kommun, role \
+         Socialsekreterare (or demo-per at the police)"
+    );
+    Ok(())
+}

@@ -32,6 +32,9 @@ enum Command {
     /// Retention (gallring): erase the personal data of cases past their retention time.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Development only: fill an empty register with fictitious cases, consents, plans, notes
+    /// and three weeks of audit events, to look around in the web interface.
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Retention(RetentionCommand::Run { dry_run }) => {
             cli::retention_run(cli.config, dry_run)
         }
+        Command::Demo => cli::demo(cli.config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

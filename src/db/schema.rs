@@ -99,6 +99,7 @@ diesel::table! {
         retention_archive -> Bool,
         archived_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        demo -> Bool,
     }
 }
 

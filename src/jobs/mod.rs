@@ -3,4 +3,5 @@
 //! ([`crate::audit::log::AuditLog`]).
 
 pub mod checkpoints;
+pub mod demo;
 pub mod retention;

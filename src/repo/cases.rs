@@ -345,3 +345,22 @@ pub fn notes_of(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<NoteRow>> {
         .select(NoteRow::as_select())
         .load(conn)
 }
+
+/// How many cases the database holds, and how many of them `sig-register demo` made.
+pub fn count_cases(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
+    use crate::db::schema::cases::dsl;
+    let total = dsl::cases.count().get_result(conn)?;
+    let demo = dsl::cases
+        .filter(dsl::demo.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok((total, demo))
+}
+
+/// Marks case `id` as made by `sig-register demo`.
+pub fn mark_demo(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    use crate::db::schema::cases::dsl;
+    diesel::update(dsl::cases.filter(dsl::id.eq(id)))
+        .set(dsl::demo.eq(true))
+        .execute(conn)
+}

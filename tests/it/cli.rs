@@ -134,6 +134,40 @@ fn token_refuses_when_a_jwks_file_is_configured() {
 }
 
 #[test]
+fn the_demo_runs_in_development_mode_only_and_once() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(
+        root.path(),
+        format!("sqlite://{}", root.path().join("demo.db").display()),
+    );
+    let mut with_provider = env.clone();
+    with_provider.push(("SIG_OIDC_ISSUER", "https://idp.example.se".to_owned()));
+    with_provider.push(("SIG_OIDC_CLIENT_ID", "sig".to_owned()));
+    with_provider.push(("SIG_PUBLIC_URL", "https://sig.example.se".to_owned()));
+    let refused = cli(root.path(), &with_provider, &["demo"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("development mode only"));
+    assert!(!root.path().join("demo.db").exists(), "nothing was created");
+
+    let filled = cli(root.path(), &env, &["demo"]);
+    assert!(
+        filled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&filled.stderr)
+    );
+    assert!(String::from_utf8_lossy(&filled.stdout).contains("10 fictitious case(s)"));
+    let again = cli(root.path(), &env, &["demo"]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing added"));
+    let verify = cli(root.path(), &env, &["audit", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
 fn token_refuses_an_unknown_role() {
     let root = tempfile::tempdir().expect("tempdir");
     let env = base_env(

@@ -7,6 +7,7 @@ mod auth;
 mod cases;
 mod cli;
 mod consent;
+mod demo;
 mod errors;
 mod faults;
 mod hardening;

@@ -185,7 +185,8 @@ fn migrations_are_idempotent_on_both_backends() {
 
 /// Rows and audit events written under the first four migrations, then the rest: migration 5
 /// (retention), whose SQLite half rebuilds `cases` and `plan_versions` with foreign keys off,
-/// and migration 6 (the case index in event order).
+/// migration 6 (the case index in event order), 7 (web sessions) and 8 (the `demo` mark, false
+/// for every existing case).
 /// Every row and reference survives, the new flags start false, the audit chain still verifies
 /// and grows, and the foreign keys and append-only triggers still hold.
 fn upgrade_keeps_rows<C>(
@@ -331,7 +332,7 @@ fn sqlite_upgrades_keep_every_row() {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
         .expect("pragma");
-    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 3);
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 4);
 }
 
 #[test]
@@ -345,6 +346,6 @@ fn postgres_upgrades_keep_every_row() {
         "migrations/postgres",
         "'\\x0102'::bytea",
         &DatabaseUrl::Postgres(url.clone()),
-        3,
+        4,
     );
 }

@@ -39,8 +39,8 @@ class Server:
             SIG_BIND=f"127.0.0.1:{port}",
             SIG_POLICIES_DIR=str(ROOT / "policies"),
             SIG_LOG="warn",
-            **settings,
         )
+        self.env.update(settings)
         self.log = open(f"{self.dir.name}/serve.log", "w")
         self.process = subprocess.Popen(
             [str(BINARY), "serve"], env=self.env, stdout=self.log, stderr=self.log
@@ -76,6 +76,70 @@ class Server:
         self.process.wait(timeout=15)
         self.log.close()
         self.dir.cleanup()
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl on PATH) on a free port in a temporary
+    directory, stopped and removed afterwards; as root, run by the `postgres` (or `nobody`)
+    account, since PostgreSQL refuses to run as root."""
+
+    def __init__(self):
+        import pwd
+        import shutil
+        if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+            if os.environ.get("CI"):
+                raise RuntimeError("CI must run the PostgreSQL browser tests: initdb is not on PATH")
+            pytest.skip("initdb/pg_ctl are not on PATH")
+        self.root = tempfile.mkdtemp(prefix="sig-ui-pg-")
+        self.account = None
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self.account = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            os.chown(self.root, self.account.pw_uid, self.account.pw_gid)
+        self.data = f"{self.root}/cluster"
+        self.run(["initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  "--no-sync"])
+        self.port = free_port()
+        self.run(["pg_ctl", "-D", self.data, "-l", f"{self.root}/postgres.log", "-w", "-t", "60",
+                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                        "-c fsync=off -c synchronous_commit=off", "start"])
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, command):
+        def as_account():
+            if self.account:
+                os.setgid(self.account.pw_gid)
+                os.setuid(self.account.pw_uid)
+        subprocess.run(command, check=True, capture_output=True, preexec_fn=as_account,
+                       env=dict(os.environ, LC_ALL="C", LANG="C"))
+
+    def stop(self):
+        import shutil
+        try:
+            self.run(["pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"])
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def any_server(request):
+    """A server of its own on each backend, for the journeys that must pass on both."""
+    if request.param == "sqlite":
+        running = Server()
+        yield running
+        running.stop()
+        return
+    cluster = PostgresCluster()
+    try:
+        running = Server(SIG_DATABASE_URL=cluster.url)
+        yield running
+        running.stop()
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,66 @@
+"""UI.md §5.1, the social secretary's journey, end to end in Chromium on SQLite and on
+PostgreSQL, as far as the web interface is built: log in → "Nytt ärende" for a 16-year-old with
+two guardians with custody → "Registrera samtycke" (the young person and both guardians yes;
+police and school; identity and plan) → "Aktivera ärende" → "Vem kan se ärendet" lists the
+police and the school. The plan steps of the journey come with the plan pages."""
+
+import datetime
+import re
+
+from playwright.sync_api import expect
+
+from conftest import check_page, login
+from test_pages import POLICE, SCHOOL, SOCIAL, personal_number
+
+TODAY = datetime.date.today().isoformat()
+
+
+def test_the_social_secretarys_journey(any_server, context):
+    server = any_server
+    page = context.new_page()
+    login(page, server.base, "ss-journey", "Jonna Resa", SOCIAL, "Socialsekreterare")
+    expect(page.get_by_role("heading", level=1, name="Ärenden")).to_be_visible()
+
+    page.get_by_role("link", name="Nytt ärende").click()
+    youth = page.get_by_role("group", name="Den unge")
+    youth.get_by_label("Personnummer").fill(personal_number(16))
+    youth.get_by_label("Förnamn").fill("Resa")
+    youth.get_by_label("Efternamn").fill("Journeysson")
+    for n, given in ((1, "Vera"), (2, "Ville")):
+        if n == 2:
+            page.get_by_role("button", name="Lägg till vårdnadshavare").click()
+        guardian = page.get_by_role("group", name=f"Vårdnadshavare {n}")
+        guardian.get_by_label("Förnamn").fill(given)
+        guardian.get_by_label("Efternamn").fill("Journeysson")
+        guardian.get_by_label("Har vårdnad").check()
+    page.get_by_label("Område").select_option(label="Varberga")
+    page.get_by_role("button", name="Skapa ärende").click()
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Ärende"))).to_be_visible()
+    expect(page.get_by_text("Status: Öppet")).to_be_visible()
+
+    page.get_by_role("button", name="Registrera samtycke").click()
+    for group in ("Den unge", "Vårdnadshavare: Vera Journeysson", "Vårdnadshavare: Ville Journeysson"):
+        party = page.get_by_role("group", name=group)
+        party.get_by_role("group", name="Beslut").get_by_role("radio", name="Samtycker", exact=True).check()
+        party.get_by_label("Datum för beslutet").fill(TODAY)
+    agencies = page.get_by_role("group", name="Verksamheter som får ta del")
+    agencies.get_by_role("checkbox", name=POLICE).check()
+    agencies.get_by_role("checkbox", name=SCHOOL).check()
+    shared = page.get_by_role("group", name="Uppgifter som får delas")
+    shared.get_by_role("checkbox", name="Identitetsuppgifter").check()
+    shared.get_by_role("checkbox", name="Genomförandeplan").check()
+    page.get_by_label("Dokumentreferens").fill("SIG-RESA-1")
+    page.get_by_role("button", name="Registrera samtycke").click()
+    expect(page.get_by_role("heading", level=2, name=re.compile("^Aktivt"))).to_be_visible()
+
+    page.get_by_role("link", name="Till ärendet").click()
+    page.get_by_role("button", name="Aktivera ärende").click()
+    expect(page.get_by_text("Status: Aktivt")).to_be_visible()
+    check_page(page, f"resa-arende-{server.env['SIG_DATABASE_URL'].split(':')[0]}")
+
+    page.get_by_role("link", name="Vem kan se ärendet").click()
+    table = page.get_by_role("table")
+    expect(table.get_by_role("rowheader", name=POLICE)).to_be_visible()
+    expect(table.get_by_role("rowheader", name=SCHOOL)).to_be_visible()
+    rows = table.get_by_role("row")
+    expect(rows).to_have_count(4)  # the header, the owner, the police, the school

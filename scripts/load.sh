@@ -18,6 +18,12 @@
 #                                                            # the server's options (default below)
 #   SIG_LOAD_BIN=/tmp/sig-old scripts/load.sh sqlite 20 32   # another build of the binary (no
 #                                                            # cargo build): old and new side by side
+#   SIG_LOAD_PAGES=1 SIG_LOAD_RUNS=3 scripts/load.sh sqlite 10 8
+#                                                            # the case page /arenden/{id} against
+#                                                            # GET /api/v1/cases/{id}, both as the
+#                                                            # owner, alternating in the same run:
+#                                                            # the page's cost ratio (API req/s over
+#                                                            # page req/s)
 #
 # On a shared or virtual machine one run's p99 moves by a fifth from run to run; judge a target
 # on the median of several runs and give the range.
@@ -153,6 +159,35 @@ done
 if grep -qiE 'warn|error' "$work/serve.log"; then
   echo "server warnings and errors (by message):"
   grep -iE 'warn|error' "$work/serve.log" | sed -E 's/.*(WARN|ERROR)[^a-z]*//; s/request_id=[^ ]*//' | sort | uniq -c | sort -rn | head -5
+fi
+
+if [ "${SIG_LOAD_PAGES:-0}" = 1 ]; then
+  # The same cases as their owner: the API with the owner's token, the page with a session of
+  # the development login (its cookie), one after the other at each level.
+  cookie=$(curl -s -o /dev/null -D - -X POST "http://$SIG_BIND/logga-in" \
+    --data 'sub=load-owner&name=Owner&agency=socialtjanst-orebro&roles=social_secretary&next=%2Farenden' |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(sig_session=[^;]*\).*/\1/p')
+  [ -n "$cookie" ] || { echo "the development login gave no session cookie" >&2; exit 1; }
+  sed -e "s|Bearer $police|Bearer $owner|" "$work/read.lua" >"$work/api.lua"
+  sed -e "s|wrk.headers\[\"Authorization\"\] = .*|wrk.headers[\"Cookie\"] = \"$cookie\"|" \
+    -e 's|"/api/v1/cases/|"/arenden/|' "$work/read.lua" >"$work/page.lua"
+  echo "the case page against the API, as the owner ($runs run(s) each, alternating)"
+  printf '%-12s %12s %12s %12s %12s %8s\n' concurrency 'API req/s' 'page req/s' 'API p99' 'page p99' ratio
+  for c in $levels; do
+    api_all="" page_all=""
+    for run in $(seq "$runs"); do
+      for kind in api page; do
+        line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/$kind.lua" "http://$SIG_BIND" | grep '^RESULT')
+        read -r _ total rps p50 p99 errors p999 max <<<"$line"
+        [ "$errors" = 0 ] || { echo "$kind: $errors errors" >&2; exit 1; }
+        if [ "$kind" = api ]; then api_all="$api_all $rps"; api_p99=$p99; else page_all="$page_all $rps"; page_p99=$p99; fi
+      done
+    done
+    a=$(median "$api_all") p=$(median "$page_all")
+    printf '%-12s %12s %12s %12s %12s %8s\n' "$c" "$a" "$p" "$api_p99" "$page_p99" "$(python3 -c "print('%.2f' % ($a / max(1, $p)))")"
+  done
+  "$bin" audit verify | tail -n 1
+  exit 0
 fi
 [ "${SIG_LOAD_CEILING:-1}" = 0 ] || [ -n "$suffix" ] && exit 0
 

@@ -12,7 +12,7 @@ use crate::repo::reference::{self as repo, AgencyRow};
 use crate::work::Unit;
 
 /// A partnership area (partnerskapsområde).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AreaView {
     #[schema(example = "vivalla")]
     pub slug: String,
@@ -21,7 +21,7 @@ pub struct AreaView {
 }
 
 /// An agency (förvaltning, myndighet or partner) in the registry.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AgencyView {
     #[schema(example = "polisen-orebro")]
     pub slug: String,

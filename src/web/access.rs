@@ -41,7 +41,8 @@ pub async fn explain(
         move |unit| access::explain(unit, &unit_id),
     )
     .await?;
-    let (_, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let agencies = &lists.1;
     let rows = found
         .grants
         .iter()

@@ -169,11 +169,12 @@ pub async fn list(req: HttpRequest, session: Session, id: web::Path<String>) -> 
         move |unit| consents::pages(unit, &unit_id),
     )
     .await?;
-    let (_, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let agencies = &lists.1;
     let cards = found
         .consents
         .iter()
-        .map(|c| card(c, &found, &agencies))
+        .map(|c| card(c, &found, agencies))
         .collect();
     let page = ConsentsPage {
         layout: Layout::of(&req, Some(&session))?,
@@ -370,7 +371,8 @@ pub async fn new_form(req: HttpRequest, session: Session, id: web::Path<String>)
     )
     .await?;
     let (found, today) = found;
-    let (_, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let agencies = &lists.1;
     let custody: Vec<(String, String)> = found
         .guardians
         .iter()
@@ -393,7 +395,7 @@ pub async fn new_form(req: HttpRequest, session: Session, id: web::Path<String>)
         Layout::of(&req, Some(&session))?,
         id,
         typed,
-        &agencies,
+        agencies,
         &session.actor.agency,
         Vec::new(),
     );
@@ -536,12 +538,13 @@ pub async fn create(
             errors.push((target, consent_error(&path)));
         }
     }
-    let (_, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let agencies = &lists.1;
     let page = render_form(
         Layout::of(&req, Some(&session))?,
         id,
         typed,
-        &agencies,
+        agencies,
         &session.actor.agency,
         errors,
     );
@@ -701,7 +704,8 @@ pub async fn revoke(
         move |unit| consents::revoke(unit, &unit_id, &unit_cid, input),
     )
     .await;
-    let (_, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let agencies = &lists.1;
     match revoked {
         Ok(view) => {
             let page = RevokedPage {
@@ -710,7 +714,7 @@ pub async fn revoke(
                 agencies: view
                     .agencies
                     .iter()
-                    .map(|a| agency_name(&agencies, a))
+                    .map(|a| agency_name(agencies, a))
                     .collect(),
             };
             Ok(html(StatusCode::OK, &page))

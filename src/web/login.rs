@@ -92,7 +92,7 @@ fn role_choices(chosen: &[String]) -> Vec<(&'static str, &'static str, bool)> {
 }
 
 async fn agencies(req: &HttpRequest) -> Result<Vec<AgencyView>, PageError> {
-    Ok(super::reference_lists(req).await?.1)
+    Ok(super::reference_lists(req).await?.1.clone())
 }
 
 #[derive(serde::Deserialize)]

@@ -36,6 +36,8 @@ pub struct Layout {
     pub agency: Option<String>,
     pub csrf: String,
     pub development: bool,
+    /// Now, in Stockholm: the printed page's footer says when it was printed.
+    pub printed_at: String,
 }
 
 impl Layout {
@@ -46,6 +48,9 @@ impl Layout {
             agency: session.map(|s| s.actor.agency.clone()),
             csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
             development: development(req)?,
+            printed_at: words::local_time(&crate::clock::rfc3339(
+                &crate::api::state(req)?.clock.now(),
+            )),
         })
     }
 }
@@ -160,11 +165,28 @@ pub fn call(
     })
 }
 
-/// The partnership areas and the agency registry, for a page's choices and names (reference
-/// data: not audited, API.md §10).
-pub async fn reference_lists(
-    req: &HttpRequest,
-) -> Result<(Vec<AreaView>, Vec<AgencyView>), PageError> {
+/// The partnership areas and the agency registry as the pages last read them. Reference data
+/// (not audited, API.md §10) that changes only when an admin registers an agency: read again
+/// after [`REFERENCE_SECONDS`], so a page view does not query it each time.
+#[derive(Default)]
+pub struct ReferenceCache(std::sync::Mutex<Option<(std::time::Instant, ReferenceLists)>>);
+
+type ReferenceLists = std::sync::Arc<(Vec<AreaView>, Vec<AgencyView>)>;
+
+const REFERENCE_SECONDS: u64 = 30;
+
+/// The partnership areas and the agency registry, for a page's choices and names.
+pub async fn reference_lists(req: &HttpRequest) -> Result<ReferenceLists, PageError> {
+    let cache = req.app_data::<web::Data<ReferenceCache>>().cloned();
+    if let Some(found) = cache.as_ref().and_then(|c| {
+        let guard = c.0.lock().ok()?;
+        guard
+            .as_ref()
+            .filter(|(at, _)| at.elapsed().as_secs() < REFERENCE_SECONDS)
+            .map(|(_, lists)| lists.clone())
+    }) {
+        return Ok(found);
+    }
     let state = crate::api::state(req)?;
     let lists = actix_web::rt::task::spawn_blocking(move || {
         let mut conn = state.pool.get()?;
@@ -175,6 +197,12 @@ pub async fn reference_lists(
     })
     .await
     .map_err(|_| UseCaseError::Internal("the reference lists could not be read".into()))??;
+    let lists = std::sync::Arc::new(lists);
+    if let Some(cache) = cache {
+        if let Ok(mut guard) = cache.0.lock() {
+            *guard = Some((std::time::Instant::now(), lists.clone()));
+        }
+    }
     Ok(lists)
 }
 
@@ -190,7 +218,8 @@ pub fn same_origin(req: &HttpRequest) -> bool {
 
 /// The pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home))
+    cfg.app_data(web::Data::new(ReferenceCache::default()))
+        .route("/", web::get().to(pages::home))
         .route("/static/fkui.css", web::get().to(pages::fkui))
         .route("/static/sig.css", web::get().to(pages::stylesheet))
         .route("/logga-in", web::get().to(login::login_form))

@@ -193,7 +193,8 @@ impl NewCasePage {
 
 /// `GET /arenden/nytt`: the empty form, with one guardian.
 pub async fn form_page(req: HttpRequest, session: Session) -> Result<HttpResponse, PageError> {
-    let (areas, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let (areas, agencies) = (lists.0.clone(), lists.1.clone());
     let page = NewCasePage::new(
         Layout::of(&req, Some(&session))?,
         &PersonForm::default(),
@@ -293,7 +294,8 @@ pub async fn create(
     } else if guardians.len() < MAX_GUARDIANS {
         guardians.push(PersonForm::default());
     }
-    let (areas, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let (areas, agencies) = (lists.0.clone(), lists.1.clone());
     let page = NewCasePage::new(
         Layout::of(&req, Some(&session))?,
         &youth,

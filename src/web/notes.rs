@@ -56,7 +56,8 @@ pub async fn list(req: HttpRequest, session: Session, id: web::Path<String>) -> 
             notes::list_and_may_write(unit, &unit_id)
         })
         .await?;
-    let (_, agencies) = super::reference_lists(&req).await?;
+    let lists = super::reference_lists(&req).await?;
+    let agencies = &lists.1;
     let page = NotesPage {
         layout: Layout::of(&req, Some(&session))?,
         case_id: id,
@@ -65,7 +66,7 @@ pub async fn list(req: HttpRequest, session: Session, id: web::Path<String>) -> 
             .iter()
             .map(|n| NoteLine {
                 author: n.author_name.clone(),
-                agency: agency_name(&agencies, &n.agency),
+                agency: agency_name(agencies, &n.agency),
                 at: words::local_time(&n.created_at),
                 text: n.text.clone(),
             })

@@ -172,11 +172,11 @@ pub async fn cases(req: HttpRequest, session: Session, query: web::Query<ListQue
         cursor: query.efter,
         ..CaseQuery::default()
     };
-    let (page, areas) = work::read(call(&req, &session, Action::CaseList)?, 200, move |unit| {
-        let page = cases::list(unit, input)?;
-        Ok((page, reference::areas(unit.conn)?))
+    let page = work::read(call(&req, &session, Action::CaseList)?, 200, move |unit| {
+        cases::list(unit, input)
     })
     .await?;
+    let areas = super::reference_lists(&req).await?.0.clone();
     let rows = case_rows(&page, &areas);
     let page = CasesPage {
         layout: Layout::of(&req, Some(&session))?,
@@ -202,12 +202,11 @@ pub async fn search(req: HttpRequest, session: Session, body: web::Bytes) -> Pag
         personal_number: Some(field(&fields, "personnummer").trim().to_owned()),
         ..CaseQuery::default()
     };
-    let found = work::read(call(&req, &session, Action::CaseList)?, 200, move |unit| {
-        let areas = reference::areas(unit.conn)?;
-        Ok((cases::list(unit, input), areas))
+    let result = work::read(call(&req, &session, Action::CaseList)?, 200, move |unit| {
+        Ok(cases::list(unit, input))
     })
     .await?;
-    let (result, areas) = found;
+    let areas = super::reference_lists(&req).await?.0.clone();
     let (rows, search_error) = match result {
         Ok(page) => (case_rows(&page, &areas), None),
         Err(UseCaseError::BadRequest(_)) => (Vec::new(), Some("Personnumret är inte giltigt.")),
@@ -288,7 +287,7 @@ pub(super) async fn case_page(
     case: CaseView,
     status: StatusCode,
 ) -> Page {
-    let (areas, agencies) = super::reference_lists(req).await?;
+    let lists = super::reference_lists(req).await?;
     // The unit that created the case allowed its owner everything a new case offers.
     let actions = CaseActions {
         consents: true,
@@ -296,7 +295,7 @@ pub(super) async fn case_page(
         access: true,
         notes: true,
     };
-    render_case(req, session, (case, actions), &areas, &agencies, status)
+    render_case(req, session, (case, actions), &lists.0, &lists.1, status)
 }
 
 fn render_case(

@@ -85,6 +85,14 @@ def test_consent_recorded_activated_seen_by_the_police_and_revoked(server, brows
     page.get_by_role("button", name="Aktivera ärende").click()
     expect(page.get_by_text("Status: Aktivt")).to_be_visible()
     check_page(page, "arende-aktivt")
+    # Printed, the page says it is confidential, and who printed it when.
+    expect(page.get_by_text("Sekretess enligt OSL – får inte lämnas ut")).to_be_hidden()
+    page.emulate_media(media="print")
+    expect(page.get_by_text("Sekretess enligt OSL – får inte lämnas ut")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Utskrivet av Anna Lindqvist, socialtjanst-orebro, \d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))).to_be_visible()
+    expect(page.get_by_role("button", name="Logga ut")).to_be_hidden()
+    page.screenshot(path="target/ui-screenshots/arende-utskrift.png", full_page=True)
+    page.emulate_media(media="screen")
 
     police = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
     officer = police.new_page()

@@ -8,7 +8,6 @@ use askama::Template;
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
-use crate::error::UseCaseError;
 use crate::usecase::access;
 use crate::work;
 
@@ -33,7 +32,7 @@ pub async fn explain(
     session: Session,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let id = crate::domain::uuid_text(&id).ok_or(UseCaseError::NotFound(String::new()))?;
+    let id = super::pages::case_id(&id)?;
     let unit_id = id.clone();
     let found = work::read(
         call(&req, &session, Action::AccessRead)?,
@@ -47,10 +46,7 @@ pub async fn explain(
         .grants
         .iter()
         .map(|g| GrantRow {
-            agency: agencies
-                .iter()
-                .find(|a| a.slug == g.agency)
-                .map_or_else(|| g.agency.clone(), |a| a.name.clone()),
+            agency: super::pages::agency_name(agencies, &g.agency),
             basis: match (g.basis, &g.valid_until) {
                 ("owner", _) => "Ägare av ärendet".to_owned(),
                 (_, Some(until)) => format!("Samtycke som gäller till {until}"),

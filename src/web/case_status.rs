@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::pages::{field, form, refuse_forged};
+use super::pages::{case_id, field, own_form};
 use super::session::Session;
 use super::{call, html, Layout, PageError};
 use crate::audit::Action;
@@ -31,11 +31,8 @@ pub async fn change(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let id = crate::domain::uuid_text(&id).ok_or(UseCaseError::NotFound(String::new()))?;
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::CaseUpdate).await);
-    }
+    let id = case_id(&id)?;
+    let fields = own_form(&req, &session, &body, Action::CaseUpdate).await?;
     let status = field(&fields, "status").to_owned();
     let reason = field(&fields, "closure_reason").trim().to_owned();
     let version = field(&fields, "version").to_owned();

@@ -12,11 +12,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
-use super::pages::{field, form, refuse_forged};
+use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
-use crate::domain::consent::{Decision, Method, MAX_VALIDITY_DAYS};
+use crate::domain::consent::{Decision, Method, CATEGORIES, MAX_VALIDITY_DAYS};
 use crate::domain::FieldError;
 use crate::error::UseCaseError;
 use crate::usecase::consents::{
@@ -29,27 +29,6 @@ type Page = Result<HttpResponse, PageError>;
 
 /// The purpose a consent is recorded for unless the form says otherwise.
 const DEFAULT_PURPOSE: &str = "Samverkan i sociala insatsgrupper (SIG)";
-
-/// The categories a consent may cover, in the form's order.
-const CATEGORIES: [&str; 6] = [
-    "identity",
-    "plan",
-    "social_notes",
-    "police_notes",
-    "school_notes",
-    "partner_notes",
-];
-
-fn case_id(raw: &str) -> Result<String, PageError> {
-    crate::domain::uuid_text(raw).ok_or_else(|| UseCaseError::NotFound(String::new()).into())
-}
-
-fn agency_name(agencies: &[AgencyView], slug: &str) -> String {
-    agencies
-        .iter()
-        .find(|a| a.slug == slug)
-        .map_or_else(|| slug.to_owned(), |a| a.name.clone())
-}
 
 /// Whether the young person born on `birth` is under 18 on `day`.
 fn minor_on(birth: NaiveDate, day: NaiveDate) -> bool {
@@ -449,10 +428,7 @@ pub async fn create(
     body: web::Bytes,
 ) -> Page {
     let id = case_id(&id)?;
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::ConsentCreate).await);
-    }
+    let fields = own_form(&req, &session, &body, Action::ConsentCreate).await?;
     let typed = read_typed(&fields);
     let mut page_errors = Vec::new();
     let valid_from = date(&typed.valid_from);
@@ -529,10 +505,12 @@ pub async fn create(
         Err(UseCaseError::Validation(broken)) => broken,
         Err(error) => return Err(error.into()),
     };
+    // The fieldsets count the young person first; `guardians[i]` counts guardians only.
+    let form_guardians: Vec<usize> = positions.iter().map(|p| p - 1).collect();
     let mut errors: Vec<(String, &'static str)> = Vec::new();
     for e in &broken {
         // `guardians[i]` counts the guardians sent; the form counts its fieldsets.
-        let path = renumber(&e.field, &positions);
+        let path = words::renumber(&e.field, &form_guardians);
         let target = error_target(&path);
         if !errors.iter().any(|(t, _)| *t == target) {
             errors.push((target, consent_error(&path)));
@@ -549,20 +527,6 @@ pub async fn create(
         errors,
     );
     Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page))
-}
-
-/// `guardians[i]` of the sent decisions as the form's own fieldset number.
-fn renumber(path: &str, positions: &[usize]) -> String {
-    let Some(rest) = path.strip_prefix("guardians[") else {
-        return path.to_owned();
-    };
-    let Some((index, tail)) = rest.split_once(']') else {
-        return path.to_owned();
-    };
-    match index.parse::<usize>().ok().and_then(|i| positions.get(i)) {
-        Some(position) => format!("guardians[{}]{tail}", position - 1),
-        None => path.to_owned(),
-    }
 }
 
 fn read_typed(fields: &HashMap<String, Vec<String>>) -> Typed {
@@ -682,10 +646,7 @@ pub async fn revoke(
 ) -> Page {
     let (id, consent_id) = path.into_inner();
     let (id, consent_id) = (case_id(&id)?, case_id(&consent_id)?);
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::ConsentRevoke).await);
-    }
+    let fields = own_form(&req, &session, &body, Action::ConsentRevoke).await?;
     let chosen = field(&fields, "party").to_owned();
     let reason = field(&fields, "reason").to_owned();
     let (party, guardian_id) = match chosen.split_once(':') {
@@ -771,9 +732,9 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_forms_own_fieldsets() {
-        // The youth (fieldset 0) and the second guardian (fieldset 2) were sent.
+        // Only the second guardian's decision was sent: its errors point at that guardian.
         assert_eq!(
-            renumber("guardians[0].decided_on", &[2]),
+            words::renumber("guardians[0].decided_on", &[1]),
             "guardians[1].decided_on"
         );
         assert_eq!(error_target("youth"), "f-youth-decision");

@@ -14,7 +14,7 @@ use askama::Template;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::pages::{field, form, refuse_forged};
+use super::pages::{field, form, own_form};
 use super::session::{self, Session};
 use super::{development, html, Layout, PageError};
 use crate::audit::{Action, EventActor};
@@ -516,10 +516,7 @@ async fn open_session(req: &HttpRequest, actor: &Actor, how: &str) -> Result<Str
 /// `POST /logga-ut`: ends the session, records `session.logout`, and with a provider ends the
 /// session there too.
 pub async fn logout(req: HttpRequest, session: Session, body: web::Bytes) -> Page {
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::SessionLogout).await);
-    }
+    own_form(&req, &session, &body, Action::SessionLogout).await?;
     let state = crate::api::state(&req)?;
     let id_hash = session.id_hash().to_vec();
     record(

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::pages::{case_page, field, form, refuse_forged};
+use super::pages::{case_page, field, own_form};
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
@@ -214,10 +214,7 @@ pub async fn create(
     session: Session,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::CaseCreate).await);
-    }
+    let fields = own_form(&req, &session, &body, Action::CaseCreate).await?;
     let count = field(&fields, "guardian_count")
         .parse::<usize>()
         .unwrap_or(1)
@@ -281,7 +278,7 @@ pub async fn create(
                 errors = broken
                     .iter()
                     .map(|e| {
-                        let field = renumber(&e.field, &positions);
+                        let field = words::renumber(&e.field, &positions);
                         (
                             words::field_id(&field),
                             words::field_error(&field, &e.message),
@@ -311,18 +308,4 @@ pub async fn create(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok(html(status, &page))
-}
-
-/// `guardians[i]…` of the sent guardians as the form's own numbering (empty ones were not sent).
-fn renumber(field: &str, positions: &[usize]) -> String {
-    let Some(rest) = field.strip_prefix("guardians[") else {
-        return field.to_owned();
-    };
-    let Some((index, tail)) = rest.split_once(']') else {
-        return field.to_owned();
-    };
-    match index.parse::<usize>().ok().and_then(|i| positions.get(i)) {
-        Some(position) => format!("guardians[{position}]{tail}"),
-        None => field.to_owned(),
-    }
 }

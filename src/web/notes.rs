@@ -7,13 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::pages::{field, form, refuse_forged};
+use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
 use crate::error::UseCaseError;
 use crate::usecase::notes::{self, NewNote, MAX_NOTE_CHARS};
-use crate::usecase::reference::AgencyView;
 use crate::work;
 
 /// One note as the page shows it.
@@ -34,17 +33,6 @@ struct NotesPage {
     may_write: bool,
     text: String,
     error: Option<String>,
-}
-
-fn case_id(raw: &str) -> Result<String, PageError> {
-    crate::domain::uuid_text(raw).ok_or_else(|| UseCaseError::NotFound(String::new()).into())
-}
-
-fn agency_name(agencies: &[AgencyView], slug: &str) -> String {
-    agencies
-        .iter()
-        .find(|a| a.slug == slug)
-        .map_or_else(|| slug.to_owned(), |a| a.name.clone())
 }
 
 /// `GET /arenden/{id}/anteckningar`.
@@ -90,10 +78,7 @@ pub async fn create(
     body: web::Bytes,
 ) -> Page {
     let id = case_id(&id)?;
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::NoteCreate).await);
-    }
+    let fields = own_form(&req, &session, &body, Action::NoteCreate).await?;
     let text = field(&fields, "text").to_owned();
     let input = NewNote { text: text.clone() };
     let unit_id = id.clone();

@@ -38,13 +38,38 @@ pub(super) fn field<'a>(fields: &'a HashMap<String, Vec<String>>, name: &str) ->
         .map_or("", String::as_str)
 }
 
-/// Writes the denied event of a POST that is not the session's own (its form token or its
-/// origin is wrong) and answers 403; nothing changes.
-pub(super) async fn refuse_forged(
+/// The fields of a POST that is the session's own (its form token and its origin); otherwise
+/// the denied event of `action` is written and the answer is the 403 page.
+pub(super) async fn own_form(
     req: &HttpRequest,
     session: &Session,
+    body: &[u8],
     action: Action,
-) -> PageError {
+) -> Result<HashMap<String, Vec<String>>, PageError> {
+    let fields = form(body);
+    if session.csrf_ok(field(&fields, "csrf")) && super::same_origin(req) {
+        Ok(fields)
+    } else {
+        Err(refuse_forged(req, session, action).await)
+    }
+}
+
+/// A case id from a page's path; any other text is the 404 page.
+pub(super) fn case_id(raw: &str) -> Result<String, PageError> {
+    crate::domain::uuid_text(raw).ok_or_else(|| UseCaseError::NotFound(String::new()).into())
+}
+
+/// An agency's name from the registry (its slug when unknown).
+pub(super) fn agency_name(agencies: &[AgencyView], slug: &str) -> String {
+    agencies
+        .iter()
+        .find(|a| a.slug == slug)
+        .map_or_else(|| slug.to_owned(), |a| a.name.clone())
+}
+
+/// Writes the denied event of a POST that is not the session's own (its form token or its
+/// origin is wrong) and answers 403; nothing changes.
+async fn refuse_forged(req: &HttpRequest, session: &Session, action: Action) -> PageError {
     let call = match call(req, session, action) {
         Ok(call) => call,
         Err(error) => return error,
@@ -194,10 +219,7 @@ pub async fn cases(req: HttpRequest, session: Session, query: web::Query<ListQue
 
 /// `POST /arenden/sok`: the personal-number search, as a POST so the number is in no URL.
 pub async fn search(req: HttpRequest, session: Session, body: web::Bytes) -> Page {
-    let fields = form(&body);
-    if !session.csrf_ok(field(&fields, "csrf")) || !super::same_origin(&req) {
-        return Err(refuse_forged(&req, &session, Action::CaseList).await);
-    }
+    let fields = own_form(&req, &session, &body, Action::CaseList).await?;
     let input = CaseQuery {
         personal_number: Some(field(&fields, "personnummer").trim().to_owned()),
         ..CaseQuery::default()

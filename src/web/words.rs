@@ -142,6 +142,21 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
+/// An API field path about the i-th item sent (`guardians[i]…`) as the form's own numbering:
+/// the form leaves its empty entries out, and `positions[i]` is where the i-th sent one stands.
+pub fn renumber(field: &str, positions: &[usize]) -> String {
+    let Some(rest) = field.strip_prefix("guardians[") else {
+        return field.to_owned();
+    };
+    let Some((index, tail)) = rest.split_once(']') else {
+        return field.to_owned();
+    };
+    match index.parse::<usize>().ok().and_then(|i| positions.get(i)) {
+        Some(position) => format!("guardians[{position}]{tail}"),
+        None => field.to_owned(),
+    }
+}
+
 /// Percent-encodes a path for a query string.
 pub fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()

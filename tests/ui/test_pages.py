@@ -207,3 +207,27 @@ def test_the_social_secretary_opens_a_case_for_a_sixteen_year_old_with_two_guard
     expect(page.get_by_text("Tove Testsson")).to_be_visible()
     expect(page.get_by_text("Jonas Testsson")).to_be_visible()
     check_page(page, "arende-nytt")
+
+
+def test_a_post_without_the_form_token_or_from_elsewhere_changes_nothing(server, context):
+    page = context.new_page()
+    login(page, server.base, "ss-csrf", "Cecilia Csrf", SOCIAL, "Socialsekreterare")
+    token = page.locator('input[name="csrf"]').first.get_attribute("value")
+    case = {"guardian_count": "0", "youth_personal_number": personal_number(19),
+            "youth_given_name": "Forfalskad", "youth_family_name": "Postsson", "area": "vivalla"}
+    # The session's cookie, but no form token: the 403 page, nothing created.
+    refused = context.request.post(f"{server.base}/arenden/nytt", form=case)
+    assert refused.status == 403
+    assert "Du har inte behörighet" in refused.text()
+    # The token, but from another origin: refused too.
+    foreign = context.request.post(f"{server.base}/arenden/nytt", form=dict(case, csrf=token),
+                                   headers={"Origin": "https://elsewhere.example"})
+    assert foreign.status == 403
+    page.goto(f"{server.base}/arenden")
+    expect(page.get_by_role("link", name="Forfalskad Postsson")).to_have_count(0)
+    # The same form from the page itself goes through.
+    accepted = context.request.post(f"{server.base}/arenden/nytt", form=dict(case, csrf=token),
+                                    headers={"Origin": server.base})
+    assert accepted.status == 201
+    page.goto(f"{server.base}/arenden")
+    expect(page.get_by_role("link", name="Forfalskad Postsson")).to_have_count(1)

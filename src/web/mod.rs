@@ -45,7 +45,7 @@ impl Layout {
     pub fn of(req: &HttpRequest, session: Option<&session::Session>) -> Result<Self, PageError> {
         Ok(Self {
             user: session.map(|s| s.actor.name.clone()),
-            agency: session.map(|s| s.actor.agency.clone()),
+            agency: session.map(|s| agency_shown(req, &s.actor.agency)),
             csrf: session.map(|s| s.csrf.clone()).unwrap_or_default(),
             development: development(req)?,
             printed_at: words::local_time(&crate::clock::rfc3339(
@@ -53,6 +53,22 @@ impl Layout {
             )),
         })
     }
+}
+
+/// The user's agency as the frame names it: its name from the cached registry, its slug until
+/// the registry has been read.
+fn agency_shown(req: &HttpRequest, slug: &str) -> String {
+    req.app_data::<web::Data<ReferenceCache>>()
+        .and_then(|cache| {
+            let guard = cache.0.lock().ok()?;
+            let (_, lists) = guard.as_ref()?;
+            lists
+                .1
+                .iter()
+                .find(|a| a.slug == slug)
+                .map(|a| a.name.clone())
+        })
+        .unwrap_or_else(|| slug.to_owned())
 }
 
 /// Whether the development login (and its banner) is on: while the development token issuer is.

@@ -89,7 +89,7 @@ def test_consent_recorded_activated_seen_by_the_police_and_revoked(server, brows
     expect(page.get_by_text("Sekretess enligt OSL – får inte lämnas ut")).to_be_hidden()
     page.emulate_media(media="print")
     expect(page.get_by_text("Sekretess enligt OSL – får inte lämnas ut")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^Utskrivet av Anna Lindqvist, socialtjanst-orebro, \d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Utskrivet av Anna Lindqvist, Socialtjänsten Örebro kommun, \d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))).to_be_visible()
     expect(page.get_by_role("button", name="Logga ut")).to_be_hidden()
     page.screenshot(path="target/ui-screenshots/arende-utskrift.png", full_page=True)
     page.emulate_media(media="screen")

@@ -62,7 +62,7 @@ def test_login_through_the_provider_and_logout_there_too(context, provider_and_s
     provider_login(page, "anna.oidc")
     page.wait_for_url(f"{server.base}/arenden")
     expect(page.get_by_role("heading", level=1, name="Ärenden")).to_be_visible()
-    expect(page.get_by_text("Anna Lindqvist, socialtjanst-orebro", exact=True)).to_be_visible()
+    expect(page.get_by_text("Anna Lindqvist, Socialtjänsten Örebro kommun", exact=True)).to_be_visible()
     expect(page.get_by_text("Utvecklingsläge – inte för riktiga uppgifter")).to_have_count(0)
     cookies = {c["name"]: c for c in context.cookies()}
     assert cookies["sig_session"]["httpOnly"] and cookies["sig_session"]["sameSite"] == "Strict"

@@ -138,16 +138,26 @@ fn card(view: &ConsentView, pages: &ConsentPages, agencies: &[AgencyView]) -> Co
     }
 }
 
+/// The consents and the named parties of case `id`, as the consent pages show them
+/// (`consent.list`).
+async fn read_pages(
+    req: &HttpRequest,
+    session: &Session,
+    id: &str,
+) -> Result<ConsentPages, PageError> {
+    let unit_id = id.to_owned();
+    Ok(
+        work::read(call(req, session, Action::ConsentList)?, 200, move |unit| {
+            consents::pages(unit, &unit_id)
+        })
+        .await?,
+    )
+}
+
 /// `GET /arenden/{id}/samtycken`: the case's consents, newest first (`consent.list`).
 pub async fn list(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let found = work::read(
-        call(&req, &session, Action::ConsentList)?,
-        200,
-        move |unit| consents::pages(unit, &unit_id),
-    )
-    .await?;
+    let found = read_pages(&req, &session, &id).await?;
     let lists = super::reference_lists(&req).await?;
     let agencies = &lists.1;
     let cards = found
@@ -339,17 +349,8 @@ fn render_form(
 /// the parties are named).
 pub async fn new_form(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let found = work::read(
-        call(&req, &session, Action::ConsentList)?,
-        200,
-        move |unit| {
-            let found = consents::pages(unit, &unit_id)?;
-            Ok((found, unit.today()))
-        },
-    )
-    .await?;
-    let (found, today) = found;
+    let found = read_pages(&req, &session, &id).await?;
+    let today = crate::clock::stockholm_date(&crate::api::state(&req)?.clock.now());
     let lists = super::reference_lists(&req).await?;
     let agencies = &lists.1;
     let custody: Vec<(String, String)> = found
@@ -612,13 +613,7 @@ pub async fn revoke_form(
 ) -> Page {
     let (id, consent_id) = path.into_inner();
     let (id, consent_id) = (case_id(&id)?, case_id(&consent_id)?);
-    let unit_id = id.clone();
-    let found = work::read(
-        call(&req, &session, Action::ConsentList)?,
-        200,
-        move |unit| consents::pages(unit, &unit_id),
-    )
-    .await?;
+    let found = read_pages(&req, &session, &id).await?;
     let view = found
         .consents
         .iter()

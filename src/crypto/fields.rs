@@ -4,7 +4,7 @@
 //! blind-index key from `blind-index.key` (so the field key can rotate without re-indexing). A sealed value is `"SF1" ‖ key id (8 bytes) ‖ nonce (12) ‖ AES-256-GCM
 //! ciphertext and tag`; the associated data binds it to its place (table, column, row id), so a
 //! ciphertext copied into another row or column does not open. The key id lets old keys keep
-//! opening old rows after a rotation (see README, "Rotating the field key").
+//! opening old rows after a rotation (see docs/data-and-audit.md, "Rotating the field key").
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::hkdf::{Salt, HKDF_SHA256};

@@ -390,28 +390,18 @@ async fn tell(
         }
         Story::Refused => {
             let input = record(Decision::Refused, year);
-            run.write(&staff.social, Action::ConsentCreate, move |unit| {
-                consents::create(unit, &id, input)
-            })
-            .await?;
+            record_consent(run, staff, &id, input).await?;
             return Ok(());
         }
         Story::Scheduled => {
             let starts = today + Duration::days(28);
             let input = record(Decision::Given, (starts, starts + Duration::days(300)));
-            run.write(&staff.social, Action::ConsentCreate, move |unit| {
-                consents::create(unit, &id, input)
-            })
-            .await?;
+            record_consent(run, staff, &id, input).await?;
             return Ok(());
         }
         Story::Expired => {
             let input = record(Decision::Given, (today, today + Duration::days(6)));
-            let unit_id = id.clone();
-            run.write(&staff.social, Action::ConsentCreate, move |unit| {
-                consents::create(unit, &unit_id, input)
-            })
-            .await?;
+            record_consent(run, staff, &id, input).await?;
             police_reads(run, staff, &id).await?;
             return Ok(());
         }
@@ -424,11 +414,7 @@ async fn tell(
                 today,
                 year,
             );
-            let unit_id = id.clone();
-            run.write(&staff.social, Action::ConsentCreate, move |unit| {
-                consents::create(unit, &unit_id, narrow)
-            })
-            .await?;
+            record_consent(run, staff, &id, narrow).await?;
             run.later(60 * 2);
         }
         _ => {}
@@ -437,12 +423,7 @@ async fn tell(
         Decision::Given,
         (run.today(), run.today() + Duration::days(364)),
     );
-    let unit_id = id.clone();
-    let consent = run
-        .write(&staff.social, Action::ConsentCreate, move |unit| {
-            consents::create(unit, &unit_id, input)
-        })
-        .await?;
+    let consent = record_consent(run, staff, &id, input).await?;
     activate(run, staff, case).await?;
     plan(run, staff, &id).await?;
     police_reads(run, staff, &id).await?;
@@ -498,6 +479,21 @@ async fn tell(
         _ => {}
     }
     Ok(())
+}
+
+/// The social secretary records a consent.
+async fn record_consent(
+    run: &mut Demo<'_>,
+    staff: &Staff,
+    id: &str,
+    input: NewConsent,
+) -> Result<consents::ConsentView, DemoError> {
+    let id = id.to_owned();
+    Ok(run
+        .write(&staff.social, Action::ConsentCreate, move |unit| {
+            consents::create(unit, &id, input)
+        })
+        .await?)
 }
 
 async fn case_version(run: &mut Demo<'_>, staff: &Staff, id: &str) -> Result<i64, DemoError> {

@@ -301,6 +301,27 @@ fn parties_for(
     parties
 }
 
+/// The form page as typed, with the registry's agencies (all but the user's own) to choose.
+async fn form_page(
+    req: &HttpRequest,
+    session: &Session,
+    case_id: String,
+    typed: Typed,
+    errors: Vec<(String, &'static str)>,
+    status: StatusCode,
+) -> Page {
+    let lists = super::reference_lists(req).await?;
+    let page = render_form(
+        Layout::of(req, Some(session))?,
+        case_id,
+        typed,
+        &lists.1,
+        &session.actor.agency,
+        errors,
+    );
+    Ok(html(status, &page))
+}
+
 fn render_form(
     layout: Layout,
     case_id: String,
@@ -351,8 +372,6 @@ pub async fn new_form(req: HttpRequest, session: Session, id: web::Path<String>)
     let id = case_id(&id)?;
     let found = read_pages(&req, &session, &id).await?;
     let today = crate::clock::stockholm_date(&crate::api::state(&req)?.clock.now());
-    let lists = super::reference_lists(&req).await?;
-    let agencies = &lists.1;
     let custody: Vec<(String, String)> = found
         .guardians
         .iter()
@@ -371,15 +390,7 @@ pub async fn new_form(req: HttpRequest, session: Session, id: web::Path<String>)
         valid_until: default_until(today).to_string(),
         evidence_ref: String::new(),
     };
-    let page = render_form(
-        Layout::of(&req, Some(&session))?,
-        id,
-        typed,
-        agencies,
-        &session.actor.agency,
-        Vec::new(),
-    );
-    Ok(html(StatusCode::OK, &page))
+    form_page(&req, &session, id, typed, Vec::new(), StatusCode::OK).await
 }
 
 fn date(text: &str) -> Option<NaiveDate> {
@@ -468,9 +479,8 @@ pub async fn create(
                 decided_on,
             });
             positions.push(n);
-        } else if decision.is_none() && n > 0 {
-            // A guardian without a decision is not sent; the rule says whether one was needed.
         }
+        // A party without a decision is not sent; the rules say whether one was needed.
     }
     let youth = match positions.first() {
         Some(0) => {
@@ -517,17 +527,15 @@ pub async fn create(
             errors.push((target, consent_error(&path)));
         }
     }
-    let lists = super::reference_lists(&req).await?;
-    let agencies = &lists.1;
-    let page = render_form(
-        Layout::of(&req, Some(&session))?,
+    form_page(
+        &req,
+        &session,
         id,
         typed,
-        agencies,
-        &session.actor.agency,
         errors,
-    );
-    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 fn read_typed(fields: &HashMap<String, Vec<String>>) -> Typed {

@@ -135,13 +135,16 @@ pub async fn login_form(req: HttpRequest, query: web::Query<LoginQuery>) -> Page
 
 /// The login cookie: the sealed transaction, for the callback only, short-lived and `Lax` (the
 /// provider's redirect back is a cross-site navigation).
-fn login_cookie(value: String, secure: bool) -> Cookie<'static> {
-    let name = if secure {
+fn login_cookie_name(secure: bool) -> &'static str {
+    if secure {
         "__Host-sig_login"
     } else {
         "sig_login"
-    };
-    let mut cookie = Cookie::build(name, value)
+    }
+}
+
+fn login_cookie(value: String, secure: bool) -> Cookie<'static> {
+    let mut cookie = Cookie::build(login_cookie_name(secure), value)
         .path("/")
         .http_only(true)
         .secure(secure)
@@ -305,12 +308,9 @@ pub async fn callback(req: HttpRequest, query: web::Query<CallbackQuery>) -> Pag
         return Err(not_configured().into());
     }
     let secure = state.config.secure_cookies();
-    let cookie_name = if secure {
-        "__Host-sig_login"
-    } else {
-        "sig_login"
-    };
-    let sealed = req.cookie(cookie_name).map(|c| c.value().to_owned());
+    let sealed = req
+        .cookie(login_cookie_name(secure))
+        .map(|c| c.value().to_owned());
     let query = query.into_inner();
     let worker = state.clone();
     let now = state.clock.now();

@@ -425,6 +425,10 @@ pub struct CaseActions {
     pub access: bool,
     /// The notes (at least the user's own agency's).
     pub notes: bool,
+    /// The joint plan (category `plan`).
+    pub plan: bool,
+    /// Drafting the plan ("Redigera plan").
+    pub plan_edit: bool,
 }
 
 /// [`read`], with what the caller may do with the case (the case page's buttons).
@@ -447,6 +451,8 @@ pub fn read_with_actions(
                 ..Context::default()
             },
         ),
+        plan: unit.allows(Action::CaseRead, &slice, &Context::category("plan")),
+        plan_edit: unit.allows(Action::PlanUpdate, &slice, &none),
     };
     Ok((view, actions))
 }

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -156,7 +157,7 @@ fn current(unit: &mut Unit<'_>, case_id: &str) -> Result<Plan, UseCaseError> {
 }
 
 /// The joint implementation plan (gemensam genomförandeplan), one version of it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PlanView {
     pub case_id: String,
     /// 0 before the first write.
@@ -273,7 +274,12 @@ fn save(unit: &mut Unit<'_>, mut plan: Plan) -> Result<PlanView, UseCaseError> {
             status: m.status.clone(),
         })
         .collect();
-    match repo::insert(unit.conn, &row, &index) {
+    // In a savepoint of its own: a writer that lost the race leaves the unit's transaction
+    // usable (PostgreSQL aborts a transaction on an error), so a form can show the newer plan.
+    match unit
+        .conn
+        .transaction(|conn: &mut crate::db::DbConn| repo::insert(conn, &row, &index))
+    {
         Ok(()) => {}
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             return Err(UseCaseError::PreconditionFailed)
@@ -317,8 +323,46 @@ pub fn replace(
     expected: Result<i64, UseCaseError>,
     input: PlanInput,
 ) -> Result<PlanView, UseCaseError> {
+    replace_with(unit, id, expected, input, Vec::new())
+}
+
+/// As [`replace`], for a form: `typed` are what the form itself found wrong (a date that is
+/// no date), reported with the rules' errors; after a 412, `newer` holds the plan saved in
+/// between (the writer may read it: the policy let them write it).
+pub fn replace_from_form(
+    unit: &mut Unit<'_>,
+    id: &str,
+    expected: Result<i64, UseCaseError>,
+    input: PlanInput,
+    typed: Vec<FieldError>,
+    newer: &mut Option<PlanView>,
+) -> Result<PlanView, UseCaseError> {
+    let result = replace_with(unit, id, expected, input, typed);
+    newer_after(unit, id, result, newer)
+}
+
+/// After a refused write (412), the current plan into `newer`.
+fn newer_after(
+    unit: &mut Unit<'_>,
+    id: &str,
+    result: Result<PlanView, UseCaseError>,
+    newer: &mut Option<PlanView>,
+) -> Result<PlanView, UseCaseError> {
+    if let Err(UseCaseError::PreconditionFailed) = result {
+        *newer = Some(view(current(unit, id)?));
+    }
+    result
+}
+
+fn replace_with(
+    unit: &mut Unit<'_>,
+    id: &str,
+    expected: Result<i64, UseCaseError>,
+    input: PlanInput,
+    typed: Vec<FieldError>,
+) -> Result<PlanView, UseCaseError> {
     let (_, mut plan) = writable_plan(unit, id, expected, Action::PlanUpdate)?;
-    let mut errors = Vec::new();
+    let mut errors = typed;
     if input.goals.len() > MAX_GOALS {
         errors.push(FieldError::new(
             "goals",
@@ -572,6 +616,98 @@ pub fn update_measure(
     save(unit, plan)
 }
 
+/// As [`update_measure`], for a form: after a 412, `newer` holds the plan saved in between.
+pub fn update_measure_from_form(
+    unit: &mut Unit<'_>,
+    id: &str,
+    measure_id: &str,
+    expected: Result<i64, UseCaseError>,
+    input: MeasurePatch,
+    newer: &mut Option<PlanView>,
+) -> Result<PlanView, UseCaseError> {
+    let result = update_measure(unit, id, measure_id, expected, input);
+    newer_after(unit, id, result, newer)
+}
+
+/// What the caller may do with a plan now, as the policy set decides (the plan page's buttons).
+#[derive(Debug, Default, Clone)]
+pub struct PlanActions {
+    /// "Redigera plan" and "Registrera uppföljning" (the owner, while the case is not closed).
+    pub edit: bool,
+    /// "Markera som överenskommen".
+    pub agree: bool,
+    /// The measures whose progress the caller may report.
+    pub measures: Vec<String>,
+}
+
+/// [`read`], with what the caller may do with the plan.
+pub fn read_with_actions(
+    unit: &mut Unit<'_>,
+    id: &str,
+) -> Result<(PlanView, PlanActions), UseCaseError> {
+    let slice = readable(unit, id)?;
+    let plan = current(unit, id)?;
+    let mut actions = PlanActions::default();
+    let open = !CaseStatus::Closed.is(&slice.row.status) && slice.row.erased_at.is_none();
+    if open {
+        let none = Context::default();
+        actions.edit = unit.allows(Action::PlanUpdate, &slice, &none);
+        actions.agree = unit.allows(Action::PlanAgree, &slice, &none);
+        actions.measures = plan
+            .content
+            .measures
+            .iter()
+            .filter(|m| {
+                let context = Context {
+                    measure_agency: Some(m.agency.clone()),
+                    ..Context::default()
+                };
+                unit.allows(Action::PlanMeasureUpdate, &slice, &context)
+            })
+            .map(|m| m.id.clone())
+            .collect();
+    }
+    Ok((view(plan), actions))
+}
+
+/// The plan of case `id` for its edit form: only for who may draft it (else 403), while the
+/// case takes changes (else 409).
+pub fn read_for_edit(unit: &mut Unit<'_>, id: &str) -> Result<PlanView, UseCaseError> {
+    let slice = readable(unit, id)?;
+    unit.require(Action::PlanUpdate, &slice, &Context::default())?;
+    if CaseStatus::Closed.is(&slice.row.status) || slice.row.erased_at.is_some() {
+        return Err(UseCaseError::Conflict("the case is closed".to_owned()));
+    }
+    Ok(view(current(unit, id)?))
+}
+
+/// One measure of case `id`'s plan and the plan's version, for the form that reports on it:
+/// only for who may report on that measure (else 403).
+pub fn read_measure(
+    unit: &mut Unit<'_>,
+    id: &str,
+    measure_id: &str,
+) -> Result<(Measure, i64), UseCaseError> {
+    let slice = readable(unit, id)?;
+    let plan = current(unit, id)?;
+    let measure = plan
+        .content
+        .measures
+        .iter()
+        .find(|m| m.id == measure_id)
+        .cloned()
+        .ok_or_else(|| UseCaseError::NotFound("there is no such measure in the plan".to_owned()))?;
+    let context = Context {
+        measure_agency: Some(measure.agency.clone()),
+        ..Context::default()
+    };
+    unit.require(Action::PlanMeasureUpdate, &slice, &context)?;
+    if CaseStatus::Closed.is(&slice.row.status) || slice.row.erased_at.is_some() {
+        return Err(UseCaseError::Conflict("the case is closed".to_owned()));
+    }
+    Ok((measure, plan.version))
+}
+
 /// Records a follow-up meeting on case `id`'s plan (owner).
 pub fn follow_up(
     unit: &mut Unit<'_>,
@@ -579,15 +715,29 @@ pub fn follow_up(
     expected: Result<i64, UseCaseError>,
     input: FollowUpInput,
 ) -> Result<PlanView, UseCaseError> {
+    follow_up_from_form(unit, id, expected, input, Vec::new())
+}
+
+/// As [`follow_up`], for a form: `typed` are what the form itself found wrong (a date that is
+/// no date), reported with the rules' errors.
+pub fn follow_up_from_form(
+    unit: &mut Unit<'_>,
+    id: &str,
+    expected: Result<i64, UseCaseError>,
+    input: FollowUpInput,
+    typed: Vec<FieldError>,
+) -> Result<PlanView, UseCaseError> {
     let (_, mut plan) = writable_plan(unit, id, expected, Action::PlanFollowUpCreate)?;
-    let mut errors = Vec::new();
-    if input.held_on > unit.today() {
+    let typed_held_on = typed.iter().any(|e| e.field == "held_on");
+    let mut errors = typed;
+    if !typed_held_on && input.held_on > unit.today() {
         errors.push(FieldError::new("held_on", "must not be in the future"));
     }
     text(&mut errors, "summary".to_owned(), &input.summary, MAX_LONG);
-    if input
-        .next_follow_up_on
-        .is_some_and(|next| next < input.held_on)
+    if !typed_held_on
+        && input
+            .next_follow_up_on
+            .is_some_and(|next| next < input.held_on)
     {
         errors.push(FieldError::new(
             "next_follow_up_on",
@@ -623,10 +773,42 @@ pub fn versions(unit: &mut Unit<'_>, id: &str) -> Result<Vec<PlanVersionSummary>
 /// Version `number` of case `id`'s plan (version 0 is the empty plan every case starts with).
 pub fn version(unit: &mut Unit<'_>, id: &str, number: i64) -> Result<PlanView, UseCaseError> {
     readable(unit, id)?;
+    version_of(unit, id, number)
+}
+
+fn version_of(unit: &mut Unit<'_>, id: &str, number: i64) -> Result<PlanView, UseCaseError> {
     if number == 0 {
         return Ok(view(empty(id)));
     }
     let row = repo::version(unit.conn, id, number)?
         .ok_or_else(|| UseCaseError::NotFound("there is no such version of the plan".to_owned()))?;
     Ok(view(open(unit, row)?))
+}
+
+/// Version `number` of case `id`'s plan and the one before it (what the version changed), with
+/// who saved it.
+pub fn version_with_previous(
+    unit: &mut Unit<'_>,
+    id: &str,
+    number: i64,
+) -> Result<(PlanView, PlanView, PlanVersionSummary), UseCaseError> {
+    readable(unit, id)?;
+    if number < 1 {
+        return Err(UseCaseError::NotFound(
+            "there is no such version of the plan".to_owned(),
+        ));
+    }
+    let summary = repo::versions(unit.conn, id)?
+        .into_iter()
+        .find(|v| v.version == number)
+        .map(|v| PlanVersionSummary {
+            version: v.version,
+            status: v.status,
+            updated_at: rfc3339_naive(&v.updated_at),
+            updated_by_agency: v.updated_by_agency,
+        })
+        .ok_or_else(|| UseCaseError::NotFound("there is no such version of the plan".to_owned()))?;
+    let this = version_of(unit, id, number)?;
+    let before = version_of(unit, id, number - 1)?;
+    Ok((this, before, summary))
 }

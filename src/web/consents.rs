@@ -14,7 +14,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
-use super::{call, html, words, Layout, PageError};
+use super::{call, html, see_other, words, Layout, PageError};
 use crate::audit::Action;
 use crate::domain::consent::{Decision, Method, CATEGORIES, MAX_VALIDITY_DAYS};
 use crate::domain::FieldError;
@@ -567,12 +567,6 @@ fn read_typed(fields: &HashMap<String, Vec<String>>) -> Typed {
         valid_until: text("valid_until"),
         evidence_ref: text("evidence_ref"),
     }
-}
-
-fn see_other(path: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, path.to_owned()))
-        .finish()
 }
 
 // ---- "Återkalla samtycke" ------------------------------------------------------------------

@@ -41,7 +41,7 @@ fn local_path(next: &str) -> String {
     if safe && next != "/logga-in" && !next.starts_with("/auth/") {
         next.to_owned()
     } else {
-        "/arenden".to_owned()
+        "/".to_owned()
     }
 }
 
@@ -105,7 +105,7 @@ pub struct LoginQuery {
 /// or the development login form; 404 when neither is on.
 pub async fn login_form(req: HttpRequest, query: web::Query<LoginQuery>) -> Page {
     let state = crate::api::state(&req)?;
-    let next = local_path(query.next.as_deref().unwrap_or("/arenden"));
+    let next = local_path(query.next.as_deref().unwrap_or("/"));
     let expired = query.utloggad.is_some();
     let provider = state.oidc.is_some();
     if provider && !expired {
@@ -623,9 +623,9 @@ mod tests {
     #[test]
     fn after_login_only_own_paths() {
         assert_eq!(local_path("/arenden/abc"), "/arenden/abc");
-        assert_eq!(local_path("//evil.example"), "/arenden");
-        assert_eq!(local_path("https://evil.example"), "/arenden");
-        assert_eq!(local_path("/auth/callback"), "/arenden");
-        assert_eq!(local_path("/\\evil"), "/arenden");
+        assert_eq!(local_path("//evil.example"), "/");
+        assert_eq!(local_path("https://evil.example"), "/");
+        assert_eq!(local_path("/auth/callback"), "/");
+        assert_eq!(local_path("/\\evil"), "/");
     }
 }

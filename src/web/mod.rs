@@ -11,6 +11,9 @@ pub mod login;
 pub mod new_case;
 pub mod notes;
 pub mod pages;
+pub mod plan;
+pub mod plan_edit;
+pub mod plan_versions;
 pub mod session;
 pub mod words;
 
@@ -161,6 +164,13 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
+/// 303 to `path`: where a page goes after a write that succeeded.
+pub fn see_other(path: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, path.to_owned()))
+        .finish()
+}
+
 /// The page "Sidan finns inte" for a path no page or API route answers.
 pub fn not_found() -> HttpResponse {
     PageError::Failed(UseCaseError::NotFound(String::new())).error_response()
@@ -252,6 +262,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/arenden/{id}/anteckningar", web::get().to(notes::list))
         .route("/arenden/{id}/anteckningar", web::post().to(notes::create))
         .route("/arenden/{id}/atkomst", web::get().to(access::explain))
+        .route("/arenden/{id}/plan", web::get().to(plan::show))
+        .route(
+            "/arenden/{id}/plan/redigera",
+            web::get().to(plan_edit::form_page),
+        )
+        .route(
+            "/arenden/{id}/plan/redigera",
+            web::post().to(plan_edit::save),
+        )
+        .route(
+            "/arenden/{id}/plan/overenskommen",
+            web::post().to(plan::agree),
+        )
+        .route(
+            "/arenden/{id}/plan/uppfoljningar",
+            web::post().to(plan::follow_up),
+        )
+        .route(
+            "/arenden/{id}/plan/insatser/{measure_id}",
+            web::get().to(plan::measure),
+        )
+        .route(
+            "/arenden/{id}/plan/insatser/{measure_id}",
+            web::post().to(plan::update_measure),
+        )
+        .route(
+            "/arenden/{id}/plan/versioner",
+            web::get().to(plan_versions::list),
+        )
+        .route(
+            "/arenden/{id}/plan/versioner/{n}",
+            web::get().to(plan_versions::show),
+        )
         .route("/arenden/{id}/samtycken", web::get().to(consents::list))
         .route(
             "/arenden/{id}/samtycken/nytt",

@@ -14,7 +14,7 @@ use crate::audit::Action;
 use crate::auth::Role;
 use crate::error::UseCaseError;
 use crate::usecase::cases::{self, CaseActions, CasePage, CaseQuery, CaseView};
-use crate::usecase::reference::{self, AgencyView, AreaView};
+use crate::usecase::reference::{AgencyView, AreaView};
 use crate::work;
 
 type Page = Result<HttpResponse, PageError>;
@@ -86,11 +86,26 @@ async fn refuse_forged(req: &HttpRequest, session: &Session, action: Action) -> 
     }
 }
 
-/// `/`: to the case list.
-pub async fn home(_session: Session) -> HttpResponse {
+/// `/`: by role (UI.md §4) — the case list for those who work with cases, else the auditor's
+/// console, else the agency registry.
+pub async fn home(session: Session) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/arenden"))
+        .insert_header((header::LOCATION, start_page(&session.actor)))
         .finish()
+}
+
+/// Where `/` sends `actor`.
+pub(super) fn start_page(actor: &crate::auth::Actor) -> &'static str {
+    let case_work = [Role::SocialSecretary, Role::PoliceOfficer, Role::Partner];
+    if case_work.iter().any(|r| actor.has_role(*r)) {
+        "/arenden"
+    } else if actor.has_role(Role::Auditor) {
+        "/granskning"
+    } else if actor.has_role(Role::Admin) {
+        "/admin/verksamheter"
+    } else {
+        "/arenden"
+    }
 }
 
 fn css(body: &'static str) -> HttpResponse {
@@ -281,25 +296,12 @@ pub async fn case(req: HttpRequest, session: Session, id: web::Path<String>) -> 
     let Some(id) = crate::domain::uuid_text(&id) else {
         return Err(UseCaseError::NotFound(String::new()).into());
     };
-    let (found, areas, agencies) =
-        work::read(call(&req, &session, Action::CaseRead)?, 200, move |unit| {
-            let found = cases::read_with_actions(unit, &id)?;
-            Ok((
-                found,
-                reference::areas(unit.conn)?,
-                reference::agencies(unit.conn)?,
-            ))
-        })
-        .await?;
-    let (case, actions) = found;
-    render_case(
-        &req,
-        &session,
-        (case, actions),
-        &areas,
-        &agencies,
-        StatusCode::OK,
-    )
+    let found = work::read(call(&req, &session, Action::CaseRead)?, 200, move |unit| {
+        cases::read_with_actions(unit, &id)
+    })
+    .await?;
+    let lists = super::reference_lists(&req).await?;
+    render_case(&req, &session, found, &lists.0, &lists.1, StatusCode::OK)
 }
 
 /// The case page for a view a unit of work returned (a new case: with its warnings).
@@ -316,6 +318,8 @@ pub(super) async fn case_page(
         update: true,
         access: true,
         notes: true,
+        plan: true,
+        plan_edit: true,
     };
     render_case(req, session, (case, actions), &lists.0, &lists.1, status)
 }

@@ -28,6 +28,34 @@ pub fn consent_state(state: &str) -> &'static str {
     }
 }
 
+/// A measure's status in words (UI.md §4 "Insats").
+pub fn measure_status(status: &str) -> &'static str {
+    match status {
+        "planned" => "Planerad",
+        "ongoing" => "Pågår",
+        "done" => "Klar",
+        "cancelled" => "Avbruten",
+        _ => "Okänd",
+    }
+}
+
+/// The statuses a measure can have, with their words, in the order a form offers them.
+pub const MEASURE_STATUSES: [(&str, &str); 4] = [
+    ("planned", "Planerad"),
+    ("ongoing", "Pågår"),
+    ("done", "Klar"),
+    ("cancelled", "Avbruten"),
+];
+
+/// A plan's status in words: "Utkast", or "Överenskommen {date}".
+pub fn plan_status(status: &str, agreed_on: Option<&str>) -> String {
+    match (status, agreed_on) {
+        ("agreed", Some(on)) => format!("Överenskommen {on}"),
+        ("agreed", None) => "Överenskommen".to_owned(),
+        _ => "Utkast".to_owned(),
+    }
+}
+
 /// A consent category in words.
 pub fn category(category: &str) -> &'static str {
     match category {

@@ -21,3 +21,4 @@ mod schema_drift;
 mod stats;
 mod transactions;
 mod web;
+mod web_plan;

@@ -12,7 +12,13 @@ use crate::support::{Backend, Resp, TestApp};
 
 /// Logs in through the development form; returns the session cookie's value and the page's
 /// form token.
-async fn login(app: &TestApp, sub: &str, name: &str, agency: &str, role: &str) -> (String, String) {
+pub(crate) async fn login(
+    app: &TestApp,
+    sub: &str,
+    name: &str,
+    agency: &str,
+    role: &str,
+) -> (String, String) {
     let body = format!("sub={sub}&name={name}&agency={agency}&roles={role}&next=%2Farenden");
     let response = app
         .call(
@@ -45,7 +51,7 @@ async fn login(app: &TestApp, sub: &str, name: &str, agency: &str, role: &str) -
     (cookie, token)
 }
 
-async fn page(app: &TestApp, path: &str, cookie: &str) -> Resp {
+pub(crate) async fn page(app: &TestApp, path: &str, cookie: &str) -> Resp {
     app.call(
         TestRequest::get()
             .uri(path)
@@ -54,7 +60,7 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> Resp {
     .await
 }
 
-async fn post_form(app: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
+pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
     app.call(
         TestRequest::post()
             .uri(path)
@@ -65,7 +71,7 @@ async fn post_form(app: &TestApp, path: &str, cookie: &str, body: &str) -> Resp 
     .await
 }
 
-fn assert_page_headers(response: &Resp) {
+pub(crate) fn assert_page_headers(response: &Resp) {
     assert_eq!(
         response.header("cache-control").as_deref(),
         Some("no-store")
@@ -600,7 +606,42 @@ async fn the_notes_and_access_pages_mirror_the_api(backend: Backend) {
     assert_eq!(event.action, "access.read");
 }
 
+/// `/` sends each role to its own start (UI.md §4), and a login without `next` goes there.
+async fn the_start_page_depends_on_the_role(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    for (role, start) in [
+        ("social_secretary", "/arenden"),
+        ("police_officer", "/arenden"),
+        ("auditor", "/granskning"),
+        ("admin", "/admin/verksamheter"),
+    ] {
+        let signed_in = app
+            .call(
+                TestRequest::post()
+                    .uri("/logga-in")
+                    .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                    .set_payload(format!(
+                        "sub=u-{role}&name=U&agency={OWNER_AGENCY}&roles={role}"
+                    )),
+            )
+            .await;
+        assert_eq!(signed_in.status, 303, "{role}: {}", signed_in.text());
+        assert_eq!(signed_in.header("location").as_deref(), Some("/"), "{role}");
+        let cookie = signed_in
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next().map(str::to_owned))
+            .and_then(|pair| pair.strip_prefix("sig_session=").map(str::to_owned))
+            .expect("a session cookie");
+        let home = page(&app, "/", &cookie).await;
+        assert_eq!(home.status, 303, "{role}");
+        assert_eq!(home.header("location").as_deref(), Some(start), "{role}");
+    }
+}
+
 on_both_backends!(
+    the_start_page_depends_on_the_role,
     the_notes_and_access_pages_mirror_the_api,
     the_consent_pages_record_and_revoke_through_the_same_units,
     the_case_page_shows_what_the_api_shows,

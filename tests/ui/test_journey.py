@@ -1,8 +1,9 @@
 """UI.md §5.1, the social secretary's journey, end to end in Chromium on SQLite and on
 PostgreSQL, as far as the web interface is built: log in → "Nytt ärende" for a 16-year-old with
 two guardians with custody → "Registrera samtycke" (the young person and both guardians yes;
-police and school; identity and plan) → "Aktivera ärende" → "Vem kan se ärendet" lists the
-police and the school. The plan steps of the journey come with the plan pages."""
+police and school; identity and plan) → "Aktivera ärende" → "Redigera plan" (two goals, three
+measures for social services, police and school) → "Markera som överenskommen" → "Registrera
+uppföljning" → "Vem kan se ärendet" lists the police and the school."""
 
 import datetime
 import re
@@ -56,8 +57,50 @@ def test_the_social_secretarys_journey(any_server, context):
     page.get_by_role("link", name="Till ärendet").click()
     page.get_by_role("button", name="Aktivera ärende").click()
     expect(page.get_by_text("Status: Aktivt")).to_be_visible()
-    check_page(page, f"resa-arende-{server.env['SIG_DATABASE_URL'].split(':')[0]}")
+    backend = server.env['SIG_DATABASE_URL'].split(':')[0]
+    check_page(page, f"resa-arende-{backend}")
+    case_url = page.url
 
+    page.get_by_role("button", name="Redigera plan").click()
+    expect(page.get_by_role("heading", level=1, name="Redigera plan")).to_be_visible()
+    page.get_by_label("Mål 1").fill("Går i skolan varje dag")
+    page.get_by_role("button", name="Lägg till mål").click()
+    page.get_by_label("Mål 2").fill("Ingen ny brottslighet")
+    measures = ((SOCIAL, "Jonna Resa", "Stödsamtal varannan vecka"),
+                (POLICE, "Per Polis", "Kontaktperson hos polisen"),
+                (SCHOOL, "Sara Skola", "Anpassad studiegång"))
+    for n, (agency, responsible, what) in enumerate(measures, start=1):
+        if n > 1:
+            page.get_by_role("button", name="Lägg till insats").click()
+        measure = page.get_by_role("group", name=f"Insats {n}")
+        measure.get_by_label("Verksamhet").select_option(label=agency)
+        measure.get_by_label("Ansvarig").fill(responsible)
+        measure.get_by_label("Insats", exact=True).fill(what)
+        measure.get_by_label("Start").fill(TODAY)
+    # What was typed survives every row button.
+    expect(page.get_by_label("Mål 1")).to_have_value("Går i skolan varje dag")
+    check_page(page, f"resa-redigera-plan-{backend}")
+    page.get_by_role("button", name="Spara plan").click()
+    expect(page.get_by_role("heading", level=1, name="Genomförandeplan")).to_be_visible()
+    table = page.get_by_role("table", name="Insatser")
+    expect(table.get_by_role("row")).to_have_count(4)
+    expect(page.get_by_text("Utkast")).to_be_visible()
+
+    page.get_by_role("button", name="Markera som överenskommen").click()
+    expect(page.get_by_text(f"Överenskommen {TODAY}")).to_be_visible()
+    page.get_by_label("Datum för uppföljningen").fill(TODAY)
+    page.get_by_label("Sammanfattning").fill("Bra start, alla insatser igång.")
+    page.get_by_role("button", name="Registrera uppföljning").click()
+    expect(page.get_by_text("Bra start, alla insatser igång.")).to_be_visible()
+    check_page(page, f"resa-plan-{backend}")
+
+    page.get_by_role("link", name="Versioner").click()
+    expect(page.get_by_role("heading", level=1, name="Planens versioner")).to_be_visible()
+    page.get_by_role("link", name="Version 2").click()
+    expect(page.get_by_text("Överenskommen", exact=False).first).to_be_visible()
+    check_page(page, f"resa-plan-version-{backend}")
+
+    page.goto(case_url)
     page.get_by_role("link", name="Vem kan se ärendet").click()
     table = page.get_by_role("table")
     expect(table.get_by_role("rowheader", name=POLICE)).to_be_visible()

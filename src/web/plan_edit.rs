@@ -142,6 +142,28 @@ impl Rows {
         }
     }
 
+    /// Where the keyboard's focus goes after row button `action`: the row added or moved, or
+    /// the list a row was removed from.
+    fn focus_after(&self, action: &str) -> Option<String> {
+        let (verb, index) = action
+            .split_once(':')
+            .map_or((action, None), |(v, i)| (v, i.parse::<usize>().ok()));
+        let last = |len: usize| len.checked_sub(1);
+        let goal = |n: Option<usize>| n.map(|n| format!("f-goal-{n}"));
+        let measure = |n: Option<usize>| n.map(|n| format!("f-m{n}-agency"));
+        match (verb, index) {
+            ("add_goal", _) => goal(last(self.goals.len())),
+            ("add_measure", _) => measure(last(self.measures.len())),
+            ("up_goal", Some(i)) => goal(i.checked_sub(1)),
+            ("down_goal", Some(i)) => goal(Some(i + 1).filter(|&n| n < self.goals.len())),
+            ("up_measure", Some(i)) => measure(i.checked_sub(1)),
+            ("down_measure", Some(i)) => measure(Some(i + 1).filter(|&n| n < self.measures.len())),
+            ("remove_goal", _) => Some("f-goals".to_owned()),
+            ("remove_measure", _) => Some("f-measures".to_owned()),
+            _ => None,
+        }
+    }
+
     /// Applies a row button ("Lägg till mål", "Ta bort", "Flytta upp" …); false for "Spara plan".
     fn apply(&mut self, action: &str) -> bool {
         let (verb, index) = action
@@ -308,6 +330,35 @@ struct EditPage {
     errors: Vec<(String, &'static str)>,
     /// The plan saved since the form was drawn (412): shown above the form.
     conflict: Option<Shown>,
+    /// The element that gets the focus (after a row button).
+    focus: Option<String>,
+}
+
+impl EditPage {
+    /// ` autofocus` on the element `id` when it is the one to focus.
+    fn autofocus(&self, id: &str) -> &'static str {
+        if self.focus.as_deref() == Some(id) {
+            " autofocus"
+        } else {
+            ""
+        }
+    }
+
+    fn goal_focus(&self, n: &usize) -> &'static str {
+        self.autofocus(&format!("f-goal-{n}"))
+    }
+
+    fn measure_focus(&self, n: &usize) -> &'static str {
+        self.autofocus(&format!("f-m{n}-agency"))
+    }
+}
+
+/// What a drawing of the form shows besides its rows.
+#[derive(Default)]
+struct Extras {
+    errors: Vec<(String, &'static str)>,
+    conflict: Option<Shown>,
+    focus: Option<String>,
 }
 
 /// `GET /arenden/{id}/plan/redigera`: the form, for who may draft the plan (a `plan.read`).
@@ -325,28 +376,24 @@ pub async fn form_page(req: HttpRequest, session: Session, id: web::Path<String>
     if rows.measures.is_empty() {
         rows.measures.push(MeasureRow::default());
     }
+    let extras = Extras::default();
     render(
         &req,
         &session,
-        id,
-        plan.version,
+        (id, plan.version),
         rows,
-        Vec::new(),
-        None,
+        extras,
         StatusCode::OK,
     )
     .await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn render(
     req: &HttpRequest,
     session: &Session,
-    case_id: String,
-    version: i64,
+    (case_id, version): (String, i64),
     rows: Rows,
-    errors: Vec<(String, &'static str)>,
-    conflict: Option<Shown>,
+    extras: Extras,
     status: StatusCode,
 ) -> Page {
     let lists = super::reference_lists(req).await?;
@@ -356,8 +403,9 @@ async fn render(
         version,
         rows,
         agencies: lists.1.clone(),
-        errors,
-        conflict,
+        errors: extras.errors,
+        conflict: extras.conflict,
+        focus: extras.focus,
     };
     Ok(html(status, &page))
 }
@@ -376,18 +424,13 @@ pub async fn save(
     let expected = expected_version(&fields);
     let version = expected.as_ref().copied().unwrap_or_default();
     let mut rows = Rows::read(&fields);
-    if rows.apply(field(&fields, "action")) {
-        return render(
-            &req,
-            &session,
-            id,
-            version,
-            rows,
-            Vec::new(),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let action = field(&fields, "action");
+    if rows.apply(action) {
+        let extras = Extras {
+            focus: rows.focus_after(action),
+            ..Extras::default()
+        };
+        return render(&req, &session, (id, version), rows, extras, StatusCode::OK).await;
     }
     let (input, typed, goal_rows, measure_rows) = rows.input();
     let newer: Arc<Mutex<Option<PlanView>>> = Arc::default();
@@ -410,9 +453,12 @@ pub async fn save(
     match saved {
         Ok(_) => Ok(see_other(&format!("/arenden/{id}/plan"))),
         Err(UseCaseError::Validation(broken)) => {
-            let errors = rows.place(&broken, &goal_rows, &measure_rows);
+            let extras = Extras {
+                errors: rows.place(&broken, &goal_rows, &measure_rows),
+                ..Extras::default()
+            };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render(&req, &session, id, version, rows, errors, None, status).await
+            render(&req, &session, (id, version), rows, extras, status).await
         }
         Err(UseCaseError::PreconditionFailed) => {
             let Some(plan) = newer.lock().ok().and_then(|mut n| n.take()) else {
@@ -420,19 +466,12 @@ pub async fn save(
             };
             rows.over(&plan);
             let lists = super::reference_lists(&req).await?;
-            let conflict = shown(&plan, &lists.1, &[]);
+            let extras = Extras {
+                conflict: Some(shown(&plan, &lists.1, &[])),
+                ..Extras::default()
+            };
             let status = StatusCode::PRECONDITION_FAILED;
-            render(
-                &req,
-                &session,
-                id,
-                plan.version,
-                rows,
-                Vec::new(),
-                Some(conflict),
-                status,
-            )
-            .await
+            render(&req, &session, (id, plan.version), rows, extras, status).await
         }
         Err(error) => Err(error.into()),
     }
@@ -466,6 +505,12 @@ mod tests {
         let mut r = rows(&["a", "b"], &["x", "y", "z"]);
         assert!(r.apply("add_goal"));
         assert_eq!(r.goals.len(), 3);
+        assert_eq!(r.focus_after("add_goal").as_deref(), Some("f-goal-2"));
+        assert_eq!(
+            r.focus_after("up_measure:1").as_deref(),
+            Some("f-m0-agency")
+        );
+        assert_eq!(r.focus_after("down_measure:2"), None);
         assert!(r.apply("remove_goal:0"));
         assert_eq!(r.goals[0].text, "b");
         assert!(r.apply("down_measure:0"));

@@ -61,12 +61,15 @@ class Server:
         )
         return out.stdout.strip()
 
-    def api(self, method, path, token, body=None):
+    def api(self, method, path, token, body=None, if_match=None):
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
         request = urllib.request.Request(
             f"{self.base}{path}",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers=headers,
         )
         with urllib.request.urlopen(request) as reply:
             return json.loads(reply.read() or b"null")

@@ -119,6 +119,13 @@ pub async fn stylesheet() -> HttpResponse {
     css(super::STYLESHEET)
 }
 
+/// The plan editor's script.
+pub async fn plan_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .body(super::PLAN_SCRIPT)
+}
+
 /// FKUI's base, vendored.
 pub async fn fkui() -> HttpResponse {
     css(super::FKUI)

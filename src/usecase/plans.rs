@@ -756,17 +756,21 @@ pub fn follow_up_from_form(
     save(unit, plan)
 }
 
+fn summary(v: repo::VersionMeta) -> PlanVersionSummary {
+    PlanVersionSummary {
+        version: v.version,
+        status: v.status,
+        updated_at: rfc3339_naive(&v.updated_at),
+        updated_by_agency: v.updated_by_agency,
+    }
+}
+
 /// Every version of case `id`'s plan, oldest first.
 pub fn versions(unit: &mut Unit<'_>, id: &str) -> Result<Vec<PlanVersionSummary>, UseCaseError> {
     readable(unit, id)?;
     Ok(repo::versions(unit.conn, id)?
         .into_iter()
-        .map(|v| PlanVersionSummary {
-            version: v.version,
-            status: v.status,
-            updated_at: rfc3339_naive(&v.updated_at),
-            updated_by_agency: v.updated_by_agency,
-        })
+        .map(summary)
         .collect())
 }
 
@@ -801,12 +805,7 @@ pub fn version_with_previous(
     let summary = repo::versions(unit.conn, id)?
         .into_iter()
         .find(|v| v.version == number)
-        .map(|v| PlanVersionSummary {
-            version: v.version,
-            status: v.status,
-            updated_at: rfc3339_naive(&v.updated_at),
-            updated_by_agency: v.updated_by_agency,
-        })
+        .map(summary)
         .ok_or_else(|| UseCaseError::NotFound("there is no such version of the plan".to_owned()))?;
     let this = version_of(unit, id, number)?;
     let before = version_of(unit, id, number - 1)?;

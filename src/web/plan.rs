@@ -153,6 +153,32 @@ pub(super) fn expected_version(
         .map_err(|_| UseCaseError::PreconditionRequired)
 }
 
+/// Runs a plan write from a form as one audited unit; after a 412 also the plan saved in
+/// between, which the use case read in that same unit (the request's one event).
+pub(super) async fn write_plan<F>(
+    call: work::Call,
+    write: F,
+) -> (Result<PlanView, UseCaseError>, Option<PlanView>)
+where
+    F: FnOnce(&mut work::Unit<'_>, &mut Option<PlanView>) -> Result<PlanView, UseCaseError>
+        + Send
+        + 'static,
+{
+    let newer: Arc<Mutex<Option<PlanView>>> = Arc::default();
+    let slot = newer.clone();
+    let saved = work::run(call, 200, move |unit| {
+        let mut found = None;
+        let result = write(unit, &mut found);
+        if let Ok(mut slot) = slot.lock() {
+            *slot = found;
+        }
+        result
+    })
+    .await;
+    let newer = newer.lock().ok().and_then(|mut n| n.take());
+    (saved, newer)
+}
+
 /// `POST /arenden/{id}/plan/overenskommen`: "Markera som överenskommen" (`plan.agree`).
 pub async fn agree(
     req: HttpRequest,
@@ -322,28 +348,11 @@ pub async fn update_measure(
         status: Some(status.clone()),
         progress_note: Some(progress.clone()).filter(|p| !p.trim().is_empty()),
     };
-    let newer: Arc<Mutex<Option<PlanView>>> = Arc::default();
-    let slot = newer.clone();
     let (unit_id, unit_measure) = (id.clone(), measure_id.clone());
-    let saved = work::run(
-        call(&req, &session, Action::PlanMeasureUpdate)?,
-        200,
-        move |unit| {
-            let mut found = None;
-            let result = plans::update_measure_from_form(
-                unit,
-                &unit_id,
-                &unit_measure,
-                expected,
-                input,
-                &mut found,
-            );
-            *slot
-                .lock()
-                .map_err(|_| UseCaseError::Internal("lock".into()))? = found;
-            result
-        },
-    )
+    let call = call(&req, &session, Action::PlanMeasureUpdate)?;
+    let (saved, newer) = write_plan(call, move |unit, newer| {
+        plans::update_measure_from_form(unit, &unit_id, &unit_measure, expected, input, newer)
+    })
     .await;
     let lists = super::reference_lists(&req).await?;
     let (plan, error, changed, code) = match saved {
@@ -354,8 +363,7 @@ pub async fn update_measure(
             (plan, Some(message), false, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(UseCaseError::PreconditionFailed) => {
-            let plan = newer.lock().ok().and_then(|mut n| n.take());
-            (plan, None, true, StatusCode::PRECONDITION_FAILED)
+            (newer, None, true, StatusCode::PRECONDITION_FAILED)
         }
         Err(error) => return Err(error.into()),
     };

@@ -5,7 +5,6 @@
 //! and keeps everything the user typed: nothing is lost, and nothing is overwritten unseen.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,7 +12,7 @@ use askama::Template;
 use chrono::NaiveDate;
 
 use super::pages::{case_id, field, own_form};
-use super::plan::{expected_version, shown, Shown};
+use super::plan::{expected_version, shown, write_plan, Shown};
 use super::session::Session;
 use super::{call, html, see_other, Layout, PageError};
 use crate::audit::Action;
@@ -433,22 +432,11 @@ pub async fn save(
         return render(&req, &session, (id, version), rows, extras, StatusCode::OK).await;
     }
     let (input, typed, goal_rows, measure_rows) = rows.input();
-    let newer: Arc<Mutex<Option<PlanView>>> = Arc::default();
-    let slot = newer.clone();
     let unit_id = id.clone();
-    let saved = work::run(
-        call(&req, &session, Action::PlanUpdate)?,
-        200,
-        move |unit| {
-            let mut found = None;
-            let result =
-                plans::replace_from_form(unit, &unit_id, expected, input, typed, &mut found);
-            *slot
-                .lock()
-                .map_err(|_| UseCaseError::Internal("lock".into()))? = found;
-            result
-        },
-    )
+    let call = call(&req, &session, Action::PlanUpdate)?;
+    let (saved, newer) = write_plan(call, move |unit, newer| {
+        plans::replace_from_form(unit, &unit_id, expected, input, typed, newer)
+    })
     .await;
     match saved {
         Ok(_) => Ok(see_other(&format!("/arenden/{id}/plan"))),
@@ -461,7 +449,7 @@ pub async fn save(
             render(&req, &session, (id, version), rows, extras, status).await
         }
         Err(UseCaseError::PreconditionFailed) => {
-            let Some(plan) = newer.lock().ok().and_then(|mut n| n.take()) else {
+            let Some(plan) = newer else {
                 return Err(UseCaseError::PreconditionFailed.into());
             };
             rows.over(&plan);

@@ -465,7 +465,86 @@ async fn a_save_after_someone_elses_keeps_what_was_typed(backend: Backend) {
     assert_eq!(event.action, "plan.versions.read");
 }
 
+/// Every plan page appends exactly one audit event, with the action of the API operation it
+/// mirrors; a row button of the editor appends none.
+async fn each_plan_page_writes_one_event_with_its_operations_action(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let (case, _) = planned_case(&app).await;
+    let plan = plan_of(&app, &case).await;
+    let measure = plan["measures"][2]["id"].as_str().expect("id").to_owned();
+    let (cookie, token) = login(&app, "ss-anna", "Anna", OWNER_AGENCY, "social_secretary").await;
+    let base = format!("/arenden/{}/plan", case.id);
+    let reads = [
+        (base.clone(), "plan.read"),
+        (format!("{base}/redigera"), "plan.read"),
+        (format!("{base}/insatser/{measure}"), "plan.read"),
+        (format!("{base}/versioner"), "plan.versions.read"),
+        (format!("{base}/versioner/1"), "plan.versions.read"),
+    ];
+    for (path, action) in reads {
+        let before = events(&app).len();
+        let shown = page(&app, &path, &cookie).await;
+        assert_eq!(shown.status, 200, "{path}: {}", shown.text());
+        let after = events(&app);
+        assert_eq!(after.len(), before + 1, "{path}");
+        assert_eq!(after[before].action, action, "{path}");
+        assert_eq!(after[before].categories, vec!["plan".to_owned()], "{path}");
+    }
+    let today = today(&app);
+    let writes = [
+        (
+            format!("{base}/insatser/{measure}"),
+            "version=1&status=ongoing&progress_note=".to_owned(),
+            "plan.measure.update",
+        ),
+        (
+            format!("{base}/overenskommen"),
+            "version=2".to_owned(),
+            "plan.agree",
+        ),
+        (
+            format!("{base}/uppfoljningar"),
+            format!("version=3&held_on={today}&summary=Bra&next_follow_up_on="),
+            "plan.follow_up.create",
+        ),
+        (
+            format!("{base}/redigera"),
+            "version=4&action=add_goal&goal_count=1&goal_0=Skola&measure_count=0".to_owned(),
+            "",
+        ),
+        (
+            format!("{base}/redigera"),
+            "version=4&action=save&goal_count=1&goal_0=Skola&measure_count=0".to_owned(),
+            "plan.update",
+        ),
+    ];
+    for (path, body, action) in writes {
+        let before = events(&app).len();
+        let posted = post_form(&app, &path, &cookie, &format!("csrf={token}&{body}")).await;
+        let after = events(&app);
+        if action.is_empty() {
+            assert_eq!(posted.status, 200, "{path}");
+            assert_eq!(after.len(), before, "a row button: {path}");
+            continue;
+        }
+        assert_eq!(posted.status, 303, "{path}: {}", posted.text());
+        assert_eq!(after.len(), before + 1, "{path}");
+        assert_eq!(
+            (
+                after[before].action.as_str(),
+                after[before].outcome.as_str()
+            ),
+            (action, "allowed"),
+            "{path}"
+        );
+    }
+    assert_eq!(plan_of(&app, &case).await["version"], 5);
+}
+
 on_both_backends!(
+    each_plan_page_writes_one_event_with_its_operations_action,
     the_owner_drafts_agrees_and_follows_up_on_the_pages,
     police_report_on_their_own_measures_only,
     a_plan_page_needs_the_plan_category_as_the_api_does,

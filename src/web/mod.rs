@@ -15,6 +15,7 @@ pub mod plan;
 pub mod plan_edit;
 pub mod plan_versions;
 pub mod session;
+pub mod statistics;
 pub mod words;
 
 use actix_web::http::header::{self, ContentType};
@@ -316,6 +317,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/arenden/{id}/samtycken/{cid}/aterkalla",
             web::post().to(consents::revoke),
         )
+        .route("/statistik", web::get().to(statistics::show))
         .route("/tillganglighet", web::get().to(pages::accessibility));
 }
 

@@ -22,3 +22,4 @@ mod stats;
 mod transactions;
 mod web;
 mod web_plan;
+mod web_stats;

@@ -756,21 +756,17 @@ pub fn follow_up_from_form(
     save(unit, plan)
 }
 
-fn summary(v: repo::VersionMeta) -> PlanVersionSummary {
-    PlanVersionSummary {
-        version: v.version,
-        status: v.status,
-        updated_at: rfc3339_naive(&v.updated_at),
-        updated_by_agency: v.updated_by_agency,
-    }
-}
-
 /// Every version of case `id`'s plan, oldest first.
 pub fn versions(unit: &mut Unit<'_>, id: &str) -> Result<Vec<PlanVersionSummary>, UseCaseError> {
     readable(unit, id)?;
     Ok(repo::versions(unit.conn, id)?
         .into_iter()
-        .map(summary)
+        .map(|v| PlanVersionSummary {
+            version: v.version,
+            status: v.status,
+            updated_at: rfc3339_naive(&v.updated_at),
+            updated_by_agency: v.updated_by_agency,
+        })
         .collect())
 }
 
@@ -790,24 +786,20 @@ fn version_of(unit: &mut Unit<'_>, id: &str, number: i64) -> Result<PlanView, Us
 }
 
 /// Version `number` of case `id`'s plan and the one before it (what the version changed), with
-/// who saved it.
+/// the agency that saved it.
 pub fn version_with_previous(
     unit: &mut Unit<'_>,
     id: &str,
     number: i64,
-) -> Result<(PlanView, PlanView, PlanVersionSummary), UseCaseError> {
+) -> Result<(PlanView, PlanView, String), UseCaseError> {
     readable(unit, id)?;
+    let no_such = || UseCaseError::NotFound("there is no such version of the plan".to_owned());
     if number < 1 {
-        return Err(UseCaseError::NotFound(
-            "there is no such version of the plan".to_owned(),
-        ));
+        return Err(no_such());
     }
-    let summary = repo::versions(unit.conn, id)?
-        .into_iter()
-        .find(|v| v.version == number)
-        .map(summary)
-        .ok_or_else(|| UseCaseError::NotFound("there is no such version of the plan".to_owned()))?;
-    let this = version_of(unit, id, number)?;
+    let row = repo::version(unit.conn, id, number)?.ok_or_else(no_such)?;
+    let agency = row.updated_by_agency.clone();
+    let this = view(open(unit, row)?);
     let before = version_of(unit, id, number - 1)?;
-    Ok((this, before, summary))
+    Ok((this, before, agency))
 }

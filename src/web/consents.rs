@@ -14,6 +14,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
+use super::words::date;
 use super::{call, html, see_other, words, Layout, PageError};
 use crate::audit::Action;
 use crate::domain::consent::{Decision, Method, CATEGORIES, MAX_VALIDITY_DAYS};
@@ -391,10 +392,6 @@ pub async fn new_form(req: HttpRequest, session: Session, id: web::Path<String>)
         evidence_ref: String::new(),
     };
     form_page(&req, &session, id, typed, Vec::new(), StatusCode::OK).await
-}
-
-fn date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
 /// The Swedish words for a broken consent rule, by the API's field path.

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 
 use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
+use super::words::date;
 use super::{call, html, see_other, words, Layout, PageError};
 use crate::audit::Action;
 use crate::error::{FieldError, UseCaseError};
@@ -144,14 +145,22 @@ pub async fn show(req: HttpRequest, session: Session, id: web::Path<String>) -> 
     Ok(html(StatusCode::OK, &page))
 }
 
-/// The version a form was drawn from; none (or garbage) is a write without `If-Match` (428).
-pub(super) fn expected_version(
-    fields: &std::collections::HashMap<String, Vec<String>>,
-) -> Result<i64, UseCaseError> {
-    field(fields, "version")
+/// The fields of a plan form that is the session's own (else the 403 page, see [`own_form`]),
+/// and the version it was drawn from: none (or garbage) is a write without `If-Match` (428).
+pub(super) async fn own_plan_form(
+    req: &HttpRequest,
+    session: &Session,
+    body: &[u8],
+    action: Action,
+) -> Result<(Fields, Result<i64, UseCaseError>), PageError> {
+    let fields = own_form(req, session, body, action).await?;
+    let expected = field(&fields, "version")
         .parse::<i64>()
-        .map_err(|_| UseCaseError::PreconditionRequired)
+        .map_err(|_| UseCaseError::PreconditionRequired);
+    Ok((fields, expected))
 }
+
+type Fields = std::collections::HashMap<String, Vec<String>>;
 
 /// Runs a plan write from a form as one audited unit; after a 412 also the plan saved in
 /// between, which the use case read in that same unit (the request's one event).
@@ -187,8 +196,7 @@ pub async fn agree(
     body: web::Bytes,
 ) -> Page {
     let id = case_id(&id)?;
-    let fields = own_form(&req, &session, &body, Action::PlanAgree).await?;
-    let expected = expected_version(&fields);
+    let (_, expected) = own_plan_form(&req, &session, &body, Action::PlanAgree).await?;
     let unit_id = id.clone();
     work::run(call(&req, &session, Action::PlanAgree)?, 200, move |unit| {
         plans::agree(unit, &unit_id, expected)
@@ -204,10 +212,6 @@ struct FollowUpPage {
     case_id: String,
     version: i64,
     follow_up: FollowUpForm,
-}
-
-fn date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
 fn follow_up_error(field: &str) -> &'static str {
@@ -227,8 +231,8 @@ pub async fn follow_up(
     body: web::Bytes,
 ) -> Page {
     let id = case_id(&id)?;
-    let fields = own_form(&req, &session, &body, Action::PlanFollowUpCreate).await?;
-    let expected = expected_version(&fields);
+    let (fields, expected) =
+        own_plan_form(&req, &session, &body, Action::PlanFollowUpCreate).await?;
     let version = expected.as_ref().copied().unwrap_or_default();
     let typed = FollowUpForm {
         held_on: field(&fields, "held_on").trim().to_owned(),
@@ -340,8 +344,8 @@ pub async fn update_measure(
     let (id, measure_id) = path.into_inner();
     let id = case_id(&id)?;
     let measure_id = case_id(&measure_id)?;
-    let fields = own_form(&req, &session, &body, Action::PlanMeasureUpdate).await?;
-    let expected = expected_version(&fields);
+    let (fields, expected) =
+        own_plan_form(&req, &session, &body, Action::PlanMeasureUpdate).await?;
     let status = field(&fields, "status").to_owned();
     let progress = field(&fields, "progress_note").to_owned();
     let input = MeasurePatch {

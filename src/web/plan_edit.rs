@@ -11,8 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
 
-use super::pages::{case_id, field, own_form};
-use super::plan::{expected_version, shown, write_plan, Shown};
+use super::pages::{case_id, field};
+use super::plan::{own_plan_form, shown, write_plan, Shown};
 use super::session::Session;
 use super::{call, html, see_other, Layout, PageError};
 use crate::audit::Action;
@@ -212,7 +212,7 @@ impl Rows {
                     if text.is_empty() {
                         return None;
                     }
-                    let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+                    let parsed = super::words::date(text);
                     if parsed.is_none() {
                         typed.push(FieldError::new(
                             format!("measures[{i}].{name}"),
@@ -419,8 +419,7 @@ pub async fn save(
     body: web::Bytes,
 ) -> Page {
     let id = case_id(&id)?;
-    let fields = own_form(&req, &session, &body, Action::PlanUpdate).await?;
-    let expected = expected_version(&fields);
+    let (fields, expected) = own_plan_form(&req, &session, &body, Action::PlanUpdate).await?;
     let version = expected.as_ref().copied().unwrap_or_default();
     let mut rows = Rows::read(&fields);
     let action = field(&fields, "action");

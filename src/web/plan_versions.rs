@@ -248,7 +248,7 @@ pub async fn show(req: HttpRequest, session: Session, path: web::Path<(String, S
         .parse()
         .map_err(|_| PageError::from(UseCaseError::NotFound(String::new())))?;
     let unit_id = id.clone();
-    let (this, before, summary) = work::read(
+    let (this, before, saved_by) = work::read(
         call(&req, &session, Action::PlanVersionsRead)?,
         200,
         move |unit| plans::version_with_previous(unit, &unit_id, number),
@@ -260,8 +260,8 @@ pub async fn show(req: HttpRequest, session: Session, path: web::Path<(String, S
         case_id: id,
         number,
         status: words::plan_status(&this.status, this.agreed_on.as_deref()),
-        at: words::local_time(&summary.updated_at),
-        agency: agency_name(&lists.1, &summary.updated_by_agency),
+        at: words::local_time(this.updated_at.as_deref().unwrap_or_default()),
+        agency: agency_name(&lists.1, &saved_by),
         changes: changes(&before, &this, &lists.1),
         shown: shown(&this, &lists.1, &[]),
     };

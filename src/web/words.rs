@@ -185,6 +185,11 @@ pub fn renumber(field: &str, positions: &[usize]) -> String {
     }
 }
 
+/// A date as the forms take it: `ÅÅÅÅ-MM-DD`, blanks around it ignored.
+pub fn date(text: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
 /// Percent-encodes a path for a query string.
 pub fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()

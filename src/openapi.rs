@@ -31,7 +31,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         (name = "plans", description = "The joint implementation plan (gemensam genomförandeplan): goals, measures, versions, agreement, follow-ups"),
         (name = "notes", description = "Notes (anteckningar), by category of the author's agency"),
         (name = "statistics", description = "Per-area counts for the steering group, small counts withheld"),
-        (name = "audit", description = "The audit log: search, export, verification, checkpoints, anomalies"),
+        (name = "audit", description = "The audit log: search, export, verification, checkpoints, anomalies, documented reviews"),
     )
 )]
 struct ApiDoc;

@@ -2,8 +2,9 @@
 //! streamed export.
 
 use actix_web::web::{self, Bytes};
-use actix_web::{get, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpRequest, HttpResponse};
 
+use super::extract::ApiJson;
 use super::{call, state};
 use crate::audit::export::Format;
 use crate::audit::query::{self, Filter};
@@ -13,6 +14,8 @@ use crate::state::AppState;
 use crate::usecase::audit::{
     self, AnomaliesView, AnomalyQuery, CheckpointsView, EventPage, EventsQuery, VerificationView,
 };
+use crate::usecase::reviews::{self, NewReview, ReviewView, ReviewsQuery};
+use crate::usecase::Items;
 use crate::work;
 
 const EXPORT_BATCH: i64 = 1000;
@@ -154,4 +157,44 @@ pub async fn anomalies(
     })
     .await?;
     Ok(HttpResponse::Ok().json(found))
+}
+
+/// Records a documented log review (logguppföljning; role `auditor`). Append-only.
+#[utoipa::path(
+    tag = "audit",
+    request_body = NewReview,
+    responses((status = 201, description = "The review as recorded", body = ReviewView))
+)]
+#[post("/audit/reviews")]
+pub async fn create_review(
+    req: HttpRequest,
+    actor: Actor,
+    body: ApiJson<NewReview>,
+) -> Result<HttpResponse, UseCaseError> {
+    let input = body.into_inner();
+    let view = work::run(call(&req, actor)?, 201, move |unit| {
+        reviews::create(unit, input)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The documented log reviews whose period meets `from`–`to`, newest first (role `auditor`).
+#[utoipa::path(
+    tag = "audit",
+    params(ReviewsQuery),
+    responses((status = 200, description = "The reviews", body = Items<ReviewView>))
+)]
+#[get("/audit/reviews")]
+pub async fn list_reviews(
+    req: HttpRequest,
+    actor: Actor,
+    query: web::Query<ReviewsQuery>,
+) -> Result<HttpResponse, UseCaseError> {
+    let query = query.into_inner();
+    let items = work::read(call(&req, actor)?, 200, move |unit| {
+        reviews::list(unit, query)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
 }

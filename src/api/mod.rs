@@ -118,5 +118,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::export)
         .service(audit::verify)
         .service(audit::checkpoints)
-        .service(audit::anomalies);
+        .service(audit::anomalies)
+        .service(audit::create_review)
+        .service(audit::list_reviews);
 }

@@ -55,6 +55,8 @@ pub enum Action {
     AuditVerify,
     AuditAnomalies,
     AuditCheckpoints,
+    AuditReviewCreate,
+    AuditReviewList,
     StatsRead,
     AgencyCreate,
     AuthFailed,
@@ -92,6 +94,8 @@ impl Action {
             Action::AuditVerify => "audit.verify",
             Action::AuditAnomalies => "audit.anomalies",
             Action::AuditCheckpoints => "audit.checkpoints",
+            Action::AuditReviewCreate => "audit.review.create",
+            Action::AuditReviewList => "audit.review.list",
             Action::StatsRead => "stats.read",
             Action::AgencyCreate => "agency.create",
             Action::AuthFailed => "auth.failed",
@@ -109,7 +113,7 @@ impl Action {
 /// for: the event of every handled request and the fallback event of a refused one take their
 /// action from here (a test in `openapi` holds it to the documented operations). The reference reads `GET /areas` and `GET /agencies` are not audited
 /// (API.md §10) and have none.
-pub const ROUTE_ACTIONS: [(&str, &str, Action); 25] = [
+pub const ROUTE_ACTIONS: [(&str, &str, Action); 27] = [
     ("POST", "/api/v1/agencies", Action::AgencyCreate),
     ("GET", "/api/v1/cases", Action::CaseList),
     ("POST", "/api/v1/cases", Action::CaseCreate),
@@ -158,6 +162,8 @@ pub const ROUTE_ACTIONS: [(&str, &str, Action); 25] = [
     ("GET", "/api/v1/audit/verify", Action::AuditVerify),
     ("GET", "/api/v1/audit/checkpoints", Action::AuditCheckpoints),
     ("GET", "/api/v1/audit/anomalies", Action::AuditAnomalies),
+    ("POST", "/api/v1/audit/reviews", Action::AuditReviewCreate),
+    ("GET", "/api/v1/audit/reviews", Action::AuditReviewList),
     ("GET", "/api/v1/stats", Action::StatsRead),
 ];
 

@@ -24,6 +24,9 @@ pub enum Column {
     NoteText,
     /// Keyed by `"{case_id}:{version}"`.
     PlanContent,
+    ReviewScope,
+    ReviewFindings,
+    ReviewActions,
 }
 
 impl Column {
@@ -44,6 +47,9 @@ impl Column {
             Column::RevokeReason => "consents.revoke_reason",
             Column::NoteText => "notes.text",
             Column::PlanContent => "plan_versions.content",
+            Column::ReviewScope => "audit_reviews.scope",
+            Column::ReviewFindings => "audit_reviews.findings",
+            Column::ReviewActions => "audit_reviews.actions",
         }
     }
 

@@ -75,6 +75,22 @@ diesel::table! {
 diesel::joinable!(audit_event_cases -> audit_events (seq));
 
 diesel::table! {
+    audit_reviews (id) {
+        id -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        scope -> Binary,
+        findings -> Binary,
+        actions -> Binary,
+        sampled_subs -> Text,
+        reviewed_by_sub -> Text,
+        reviewed_by_name -> Text,
+        reviewed_by_agency -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Text,
         area -> Text,
@@ -214,6 +230,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_event_cases,
     audit_checkpoints,
+    audit_reviews,
     cases,
     guardians,
     consents,

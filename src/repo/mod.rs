@@ -6,6 +6,7 @@ pub mod cases;
 pub mod plans;
 pub mod reference;
 pub mod retention;
+pub mod reviews;
 pub mod rows;
 pub mod sessions;
 pub mod stats;

@@ -12,6 +12,7 @@ pub mod consents;
 pub mod notes;
 pub mod plans;
 pub mod reference;
+pub mod reviews;
 pub mod stats;
 
 use serde::Serialize;

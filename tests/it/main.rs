@@ -17,6 +17,7 @@ mod plans;
 mod policies;
 mod reference;
 mod retention;
+mod reviews;
 mod schema_drift;
 mod stats;
 mod transactions;

@@ -52,6 +52,8 @@ pub struct StateInner {
     pub agencies: crate::repo::reference::KnownAgencies,
     /// Turns for the work of reads (see [`crate::work::read`]).
     pub read_slots: tokio::sync::Semaphore,
+    /// The auditor's console's newest verification of the chain.
+    pub verifications: crate::usecase::audit::Verifications,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -116,6 +118,7 @@ impl AppState {
             audit,
             agencies: Default::default(),
             read_slots: tokio::sync::Semaphore::new(read_slots),
+            verifications: Default::default(),
         })))
     }
 }

@@ -107,7 +107,12 @@ pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, UseCa
 /// The register extract of case `id`: every access to it, oldest first.
 pub fn log(unit: &mut Unit<'_>, id: &str) -> Result<AccessLog, UseCaseError> {
     let slice = access::load(unit, id)?;
-    unit.require(Action::AccessLogRead, &slice, &Context::default())?;
+    log_of(unit, &slice)
+}
+
+fn log_of(unit: &mut Unit<'_>, slice: &access::CaseSlice) -> Result<AccessLog, UseCaseError> {
+    let id = slice.row.id.as_str();
+    unit.require(Action::AccessLogRead, slice, &Context::default())?;
     // The extract discloses who accessed the case, not the case's data.
     unit.audit.case_ids.clear();
     let items = query::access_log(unit.conn, id)?
@@ -124,4 +129,21 @@ pub fn log(unit: &mut Unit<'_>, id: &str) -> Result<AccessLog, UseCaseError> {
         case_id: id.to_owned(),
         items,
     })
+}
+
+/// The register extract as the family gets it on paper (UI.md §4 "Loggutdrag"): [`log`], and
+/// the young person's name when the caller may see `identity` now — the owner's extract; the
+/// auditor's has none. The event then says `identity` was disclosed.
+pub fn log_for_family(
+    unit: &mut Unit<'_>,
+    id: &str,
+) -> Result<(AccessLog, Option<String>), UseCaseError> {
+    let slice = access::load(unit, id)?;
+    let extract = log_of(unit, &slice)?;
+    if !unit.allows(Action::CaseRead, &slice, &Context::category("identity")) {
+        return Ok((extract, None));
+    }
+    unit.audit.case_ids = vec![id.to_owned()];
+    unit.audit.categories = vec!["identity".to_owned()];
+    Ok((extract, Some(super::youth_name(unit, &slice.row)?)))
 }

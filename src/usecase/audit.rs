@@ -139,7 +139,7 @@ pub fn export(unit: &mut Unit<'_>, query: EventsQuery) -> Result<(Filter, Format
 }
 
 /// The last event's place in the chain.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HeadView {
     pub seq: i64,
     /// Lowercase hex.
@@ -147,14 +147,14 @@ pub struct HeadView {
 }
 
 /// The first event that does not verify, and why.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FailureView {
     pub seq: i64,
     pub reason: String,
 }
 
 /// The result of verifying the chain and its checkpoints.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct VerificationView {
     pub ok: bool,
     pub events_verified: i64,
@@ -221,18 +221,31 @@ pub struct CheckpointsView {
     pub items: Vec<CheckpointView>,
 }
 
+fn checkpoint_view(c: &chain::Checkpoint) -> CheckpointView {
+    CheckpointView {
+        seq: c.seq,
+        hash: hash_hex(&c.hash),
+        at: rfc3339_naive(&c.at),
+        signature: URL_SAFE_NO_PAD.encode(&c.signature),
+        key_id: c.key_id.clone(),
+    }
+}
+
+/// The auditor's start page (UI.md §4 "Granskning"), beside the chain's verification: may the
+/// caller verify (the page's `audit.verify`), and the newest signed checkpoint.
+pub fn console(unit: &mut Unit<'_>) -> Result<Option<CheckpointView>, UseCaseError> {
+    may_verify(unit)?;
+    Ok(chain::latest_checkpoint(unit.conn)?
+        .as_ref()
+        .map(checkpoint_view))
+}
+
 /// The signed checkpoints and the public key that verifies them (role `auditor`).
 pub fn checkpoints(unit: &mut Unit<'_>) -> Result<CheckpointsView, UseCaseError> {
     unit.authorize(Action::AuditCheckpoints, Resource::AuditLog)?;
     let items = chain::checkpoints(unit.conn)?
         .iter()
-        .map(|c| CheckpointView {
-            seq: c.seq,
-            hash: hash_hex(&c.hash),
-            at: rfc3339_naive(&c.at),
-            signature: URL_SAFE_NO_PAD.encode(&c.signature),
-            key_id: c.key_id.clone(),
-        })
+        .map(checkpoint_view)
         .collect();
     let (public_key, key_id) = unit.audit_public_key();
     Ok(CheckpointsView {
@@ -302,4 +315,80 @@ pub fn anomalies(unit: &mut Unit<'_>, query: AnomalyQuery) -> Result<AnomaliesVi
             })
             .collect(),
     })
+}
+
+/// A verification at most this old is shown as it is; an older one is shown while a new one
+/// runs in the background.
+const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a page waits for a verification it started before it shows the previous one.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One finished verification.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub finished: std::time::Instant,
+    /// When it finished, in the API's time format.
+    pub at: String,
+    pub report: VerificationView,
+}
+
+/// The newest verification of the chain, for the auditor's console, and whether one runs.
+/// Verifying reads the whole log (about three seconds for a million events: too slow for every
+/// view of a page), so the console shows the newest result and starts a new verification in
+/// the background when that is older than a minute, waiting up to two seconds for it — enough
+/// for a log of a few hundred thousand events. `GET /api/v1/audit/verify` and
+/// `sig-register audit verify` verify on the spot.
+#[derive(Debug, Default)]
+pub struct Verifications {
+    last: std::sync::Mutex<Option<Checked>>,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Verifications {
+    fn latest(&self) -> Option<Checked> {
+        self.last.lock().ok().and_then(|guard| guard.clone())
+    }
+
+    fn is_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The newest verification, starting a new one when it is not fresh; and whether one is still
+/// running. Call after the caller's `audit.verify` event is committed ([`console`]).
+pub async fn newest_verification(state: crate::state::AppState) -> (Option<Checked>, bool) {
+    use std::sync::atomic::Ordering;
+    let own = &state.verifications;
+    if let Some(fresh) = own.latest().filter(|c| c.finished.elapsed() < FRESH) {
+        return (Some(fresh), false);
+    }
+    if !own.running.swap(true, Ordering::SeqCst) {
+        let runner = state.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let report = runner
+                .pool
+                .get()
+                .map_err(UseCaseError::from)
+                .and_then(|mut conn| crate::db::read_tx(&mut conn, |conn| verify(conn, &runner)));
+            match report {
+                Ok(report) => {
+                    let at = crate::clock::rfc3339(&runner.clock.now());
+                    if let Ok(mut guard) = runner.verifications.last.lock() {
+                        *guard = Some(Checked {
+                            finished: std::time::Instant::now(),
+                            at,
+                            report,
+                        });
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "the console's verification did not run"),
+            }
+            runner.verifications.running.store(false, Ordering::SeqCst);
+        });
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    while own.is_running() && std::time::Instant::now() < deadline {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (own.latest(), own.is_running())
 }

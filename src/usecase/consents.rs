@@ -412,21 +412,7 @@ pub fn pages(unit: &mut Unit<'_>, id: &str) -> Result<ConsentPages, UseCaseError
     let youth_birth = personal_number::parse(&number, unit.today())
         .map(|n| n.birth_date)
         .map_err(|_| UseCaseError::Conflict(ERASED.to_owned()))?;
-    let youth_name = format!(
-        "{} {}",
-        open(
-            unit,
-            Column::YouthGivenName,
-            &case_id,
-            row.youth_given_name.as_ref()
-        )?,
-        open(
-            unit,
-            Column::YouthFamilyName,
-            &case_id,
-            row.youth_family_name.as_ref()
-        )?
-    );
+    let youth_name = super::youth_name(unit, row)?;
     let mut guardians = Vec::new();
     for g in slice.guardians(unit.conn)?.iter() {
         let given = unit
@@ -449,7 +435,7 @@ pub fn pages(unit: &mut Unit<'_>, id: &str) -> Result<ConsentPages, UseCaseError
     Ok(ConsentPages {
         case_status: row.status.clone(),
         youth_birth,
-        youth_name: youth_name.trim().to_owned(),
+        youth_name,
         guardians,
         consents,
     })

@@ -62,3 +62,18 @@ pub fn refuse_changes(row: &CaseRow) -> Result<(), UseCaseError> {
 pub fn query_id(text: &str, message: &str) -> Result<String, UseCaseError> {
     crate::domain::uuid_text(text).ok_or_else(|| UseCaseError::BadRequest(message.to_owned()))
 }
+
+/// The young person's name as sealed in `row` ("" when erased). Only for a caller the policy
+/// set lets see `identity` of the case, and who says so in the event's categories.
+pub fn youth_name(unit: &crate::work::Unit<'_>, row: &CaseRow) -> Result<String, UseCaseError> {
+    use crate::crypto::columns::Column;
+    let open = |column, sealed: Option<&Vec<u8>>| {
+        sealed
+            .map(|s| unit.crypto().open_text(column, &row.id, s))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let given = open(Column::YouthGivenName, row.youth_given_name.as_ref())?;
+    let family = open(Column::YouthFamilyName, row.youth_family_name.as_ref())?;
+    Ok(format!("{given} {family}").trim().to_owned())
+}

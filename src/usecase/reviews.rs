@@ -197,6 +197,16 @@ pub fn list(unit: &mut Unit<'_>, query: ReviewsQuery) -> Result<Items<ReviewView
     Ok(Items { items })
 }
 
+/// The reviews page (UI.md §4 "Logguppföljningar"): [`list`] and this month's proposed sample,
+/// in one `audit.review.list`.
+pub fn list_with_sample(
+    unit: &mut Unit<'_>,
+    query: ReviewsQuery,
+) -> Result<(Items<ReviewView>, Vec<Proposed>), UseCaseError> {
+    let items = list(unit, query)?;
+    Ok((items, propose_sample(unit)?))
+}
+
 /// A user the sampling helper proposes for this month's review.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proposed {
@@ -208,9 +218,9 @@ pub struct Proposed {
 }
 
 /// This month's sample: at least [`SAMPLE_PERCENT`] % of the users active in the last year
-/// (rounded up), and every one not reviewed for eleven months, so each active user is reviewed
-/// at least once a year. Users already sampled this month are not proposed again. The least
-/// recently reviewed come first; among equals the order is a hash of the month and the user,
+/// (rounded up), and every one last reviewed eleven months ago, so each active user is reviewed
+/// at least once a year. Users already sampled this month are not proposed again. Those never
+/// reviewed come first, then the least recently reviewed; among equals the order is a hash of the month and the user,
 /// fixed within the month and not guessable from names. Run inside an auditor's unit of work
 /// (the page's `audit.review.list`); it reads who used the register, never what they saw.
 pub fn propose_sample(unit: &mut Unit<'_>) -> Result<Vec<Proposed>, UseCaseError> {
@@ -257,7 +267,7 @@ pub fn sample(
         .iter()
         .filter(|p| {
             p.last_reviewed
-                .is_none_or(|day| (today - day).num_days() >= DUE_AFTER_DAYS)
+                .is_some_and(|day| (today - day).num_days() >= DUE_AFTER_DAYS)
         })
         .count();
     let share = active.saturating_mul(SAMPLE_PERCENT).div_ceil(100);

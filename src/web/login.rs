@@ -70,13 +70,7 @@ impl LoginPage {
     }
 }
 
-const ROLE_WORDS: [(Role, &str); 5] = [
-    (Role::SocialSecretary, "Socialsekreterare"),
-    (Role::PoliceOfficer, "Polis"),
-    (Role::Partner, "Partner"),
-    (Role::Auditor, "Granskare"),
-    (Role::Admin, "Administratör"),
-];
+use super::words::ROLE_WORDS;
 
 fn role_choices(chosen: &[String]) -> Vec<(&'static str, &'static str, bool)> {
     ROLE_WORDS

@@ -5,6 +5,8 @@
 //! nothing more. No page reads the database or decides access on its own.
 
 pub mod access;
+pub mod admin;
+pub mod audit;
 pub mod case_status;
 pub mod consents;
 pub mod login;
@@ -45,6 +47,28 @@ pub struct Layout {
     pub development: bool,
     /// Now, in Stockholm: the printed page's footer says when it was printed.
     pub printed_at: String,
+    /// The main menu for the user's roles: (path, words).
+    pub nav: Vec<(&'static str, &'static str)>,
+}
+
+/// The main menu of a user in `actor`'s roles: the pages those roles work with.
+fn menu(actor: &crate::auth::Actor) -> Vec<(&'static str, &'static str)> {
+    use crate::auth::Role;
+    let mut nav = Vec::new();
+    if [Role::SocialSecretary, Role::PoliceOfficer, Role::Partner]
+        .iter()
+        .any(|r| actor.has_role(*r))
+    {
+        nav.push(("/arenden", "Ärenden"));
+    }
+    if actor.has_role(Role::Auditor) {
+        nav.push(("/granskning", "Granskning"));
+    }
+    if actor.has_role(Role::Admin) {
+        nav.push(("/admin/verksamheter", "Verksamheter"));
+    }
+    nav.push(("/statistik", "Statistik"));
+    nav
 }
 
 impl Layout {
@@ -58,6 +82,7 @@ impl Layout {
             printed_at: words::local_time(&crate::clock::rfc3339(
                 &crate::api::state(req)?.clock.now(),
             )),
+            nav: session.map(|s| menu(&s.actor)).unwrap_or_default(),
         })
     }
 }
@@ -205,6 +230,15 @@ type ReferenceLists = std::sync::Arc<(Vec<AreaView>, Vec<AgencyView>)>;
 
 const REFERENCE_SECONDS: u64 = 30;
 
+impl ReferenceCache {
+    /// Forgets the lists, so the next page reads them again (after the registry changed).
+    pub fn forget(&self) {
+        if let Ok(mut guard) = self.0.lock() {
+            *guard = None;
+        }
+    }
+}
+
 /// The partnership areas and the agency registry, for a page's choices and names.
 pub async fn reference_lists(req: &HttpRequest) -> Result<ReferenceLists, PageError> {
     let cache = req.app_data::<web::Data<ReferenceCache>>().cloned();
@@ -317,6 +351,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/arenden/{id}/samtycken/{cid}/aterkalla",
             web::post().to(consents::revoke),
         )
+        .route("/arenden/{id}/loggutdrag", web::get().to(audit::extract))
+        .route("/granskning", web::get().to(audit::console))
+        .route("/granskning/logg", web::get().to(audit::log))
+        .route("/granskning/logg/export", web::get().to(audit::export))
+        .route("/granskning/avvikelser", web::get().to(audit::anomalies))
+        .route("/granskning/genomgangar", web::get().to(audit::reviews))
+        .route(
+            "/granskning/genomgangar",
+            web::post().to(audit::create_review),
+        )
+        .route("/admin/verksamheter", web::get().to(admin::agencies))
+        .route("/admin/verksamheter", web::post().to(admin::register))
         .route("/statistik", web::get().to(statistics::show))
         .route("/tillganglighet", web::get().to(pages::accessibility));
 }

@@ -3,6 +3,7 @@
 
 use chrono::DateTime;
 
+use crate::auth::Role;
 use crate::error::UseCaseError;
 
 /// A case's status in words.
@@ -54,6 +55,84 @@ pub fn plan_status(status: &str, agreed_on: Option<&str>) -> String {
         ("agreed", None) => "Överenskommen".to_owned(),
         _ => "Utkast".to_owned(),
     }
+}
+
+/// Every audited action with its words (API.md §10), in the order the log's filter offers them.
+pub const ACTIONS: [(&str, &str); 33] = [
+    ("case.read", "Läste ärende"),
+    ("case.list", "Listade ärenden"),
+    ("case.create", "Skapade ärende"),
+    ("case.update", "Ändrade ärende"),
+    ("consent.create", "Registrerade samtycke"),
+    ("consent.list", "Läste samtycken"),
+    ("consent.revoke", "Återkallade samtycke"),
+    ("plan.read", "Läste genomförandeplan"),
+    ("plan.update", "Ändrade genomförandeplan"),
+    ("plan.agree", "Markerade planen som överenskommen"),
+    ("plan.measure.update", "Uppdaterade insats"),
+    ("plan.follow_up.create", "Registrerade uppföljning"),
+    ("plan.versions.read", "Läste planens versioner"),
+    ("note.create", "Skrev anteckning"),
+    ("note.list", "Läste anteckningar"),
+    ("access.read", "Läste vem som kan se ärendet"),
+    ("access_log.read", "Läste loggutdrag"),
+    ("audit.search", "Sökte i loggen"),
+    ("audit.export", "Exporterade loggen"),
+    ("audit.verify", "Kontrollerade loggen"),
+    ("audit.anomalies", "Läste avvikelser"),
+    ("audit.checkpoints", "Läste kontrollpunkter"),
+    ("audit.review.create", "Registrerade logguppföljning"),
+    ("audit.review.list", "Läste logguppföljningar"),
+    ("stats.read", "Läste statistik"),
+    ("agency.create", "Registrerade verksamhet"),
+    ("session.login", "Loggade in"),
+    ("session.logout", "Loggade ut"),
+    ("session.expired", "Sessionen gick ut"),
+    ("auth.failed", "Misslyckad inloggning"),
+    ("request.unmatched", "Okänd adress"),
+    ("case.erase", "Gallrade ärende"),
+    ("case.archive", "Arkiverade ärende"),
+];
+
+/// An audited action in words; an unknown one as it is stored.
+pub fn action(action: &str) -> String {
+    ACTIONS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or_else(|| action.to_owned(), |(_, words)| (*words).to_owned())
+}
+
+/// An event's outcome in words.
+pub fn outcome(outcome: &str) -> &'static str {
+    match outcome {
+        "allowed" => "Tillåten",
+        "denied" => "Nekad",
+        _ => "Fel",
+    }
+}
+
+/// The outcomes the log's filter offers.
+pub const OUTCOMES: [(&str, &str); 3] = [
+    ("allowed", "Tillåten"),
+    ("denied", "Nekad"),
+    ("error", "Fel"),
+];
+
+/// The roles in words (the development login's checkboxes, UI.md §4).
+pub const ROLE_WORDS: [(Role, &str); 5] = [
+    (Role::SocialSecretary, "Socialsekreterare"),
+    (Role::PoliceOfficer, "Polis"),
+    (Role::Partner, "Partner"),
+    (Role::Auditor, "Granskare"),
+    (Role::Admin, "Administratör"),
+];
+
+/// A role as the token names it (`police_officer`), in words.
+pub fn role(role: &str) -> &'static str {
+    ROLE_WORDS
+        .iter()
+        .find(|(r, _)| r.as_str() == role)
+        .map_or("Okänd roll", |(_, words)| words)
 }
 
 /// A consent category in words.
@@ -222,6 +301,26 @@ mod tests {
             field_error("guardians[0].given_name", "must be 1–100 characters"),
             "Ange förnamn (högst 100 tecken)."
         );
+    }
+
+    /// Every action the service records has its words in the log's pages.
+    #[test]
+    fn every_action_has_its_words() {
+        use crate::audit::{Action, ROUTE_ACTIONS};
+        let mut all: Vec<Action> = ROUTE_ACTIONS.iter().map(|(_, _, a)| *a).collect();
+        all.extend([
+            Action::AuthFailed,
+            Action::RequestUnmatched,
+            Action::CaseErase,
+            Action::CaseArchive,
+            Action::SessionLogin,
+            Action::SessionLogout,
+            Action::SessionExpired,
+        ]);
+        for recorded in all {
+            let name = recorded.as_str();
+            assert_ne!(action(name), name, "{name} has no words");
+        }
     }
 
     #[test]

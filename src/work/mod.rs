@@ -344,3 +344,24 @@ where
     })
     .await?
 }
+
+/// The policy set's answer for the caller, without a unit of work and without an event: only
+/// for pages that show reference data (exempt from the log, API.md §10) and need to know
+/// whether to offer a form whose write is then audited on its own (the agency registry).
+pub async fn may(
+    state: AppState,
+    actor: Actor,
+    action: Action,
+    resource: Resource,
+) -> Result<bool, UseCaseError> {
+    blocking(move || {
+        let mut conn = state.pool.get()?;
+        let agency = db::read_tx(&mut conn, |conn| state.agencies.facts(conn, &actor.agency))?
+            .ok_or(UseCaseError::UnknownAgency)?;
+        Ok(state
+            .policies
+            .decide(&actor, &agency, action.as_str(), &resource)
+            .allowed)
+    })
+    .await?
+}

@@ -570,7 +570,7 @@ async fn the_log_is_append_only_in_the_database(backend: Backend) {
 }
 
 /// What an attacker with database access does first.
-fn drop_append_only_triggers(app: &TestApp) {
+pub(crate) fn drop_append_only_triggers(app: &TestApp) {
     let sql = match app.backend {
         Backend::Sqlite => "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; \
              DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete; \

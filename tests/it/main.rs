@@ -22,5 +22,6 @@ mod schema_drift;
 mod stats;
 mod transactions;
 mod web;
+mod web_audit;
 mod web_plan;
 mod web_stats;

@@ -19,7 +19,22 @@ pub(crate) async fn login(
     agency: &str,
     role: &str,
 ) -> (String, String) {
-    let body = format!("sub={sub}&name={name}&agency={agency}&roles={role}&next=%2Farenden");
+    login_to(app, sub, name, agency, role, "/arenden").await
+}
+
+/// As [`login`], landing on `next` (a page the role may open).
+pub(crate) async fn login_to(
+    app: &TestApp,
+    sub: &str,
+    name: &str,
+    agency: &str,
+    role: &str,
+    next: &str,
+) -> (String, String) {
+    let body = format!(
+        "sub={sub}&name={name}&agency={agency}&roles={role}&next={}",
+        next.replace('/', "%2F")
+    );
     let response = app
         .call(
             TestRequest::post()
@@ -29,7 +44,7 @@ pub(crate) async fn login(
         )
         .await;
     assert_eq!(response.status, 303, "login: {}", response.text());
-    assert_eq!(response.header("location").as_deref(), Some("/arenden"));
+    assert_eq!(response.header("location").as_deref(), Some(next));
     let set_cookie = response.header("set-cookie").expect("a session cookie");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
@@ -39,7 +54,7 @@ pub(crate) async fn login(
         .and_then(|pair| pair.strip_prefix("sig_session="))
         .expect("sig_session")
         .to_owned();
-    let page = page(app, "/arenden", &cookie).await;
+    let page = page(app, next, &cookie).await;
     assert_eq!(page.status, 200, "{}", page.text());
     let html = page.text();
     let token = html

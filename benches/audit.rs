@@ -7,7 +7,9 @@
 //!   on PostgreSQL also its rate of handing the log over to the client (binary COPY, drained
 //!   unread), on SQLite its rate of stepping the log's rows (every column's length summed in
 //!   SQL): the floors under any verification of this storage;
-//! - search latency: one actor's events of one day (p50/p99 over 500 searches).
+//! - search latency: one actor's events of one day (p50/p99 over 500 searches);
+//! - the auditor's console (`/granskning`): how long its first view waits for the background
+//!   verification it starts, how long that verification takes, and a view while it is fresh.
 //!
 //! ```text
 //! cargo bench --bench audit                 # 1,000,000 events
@@ -313,6 +315,16 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
         }
     };
 
+    let (first, whole, fresh) = console(&url, &dir.path().join("data"), count);
+    println!(
+        "{label}: /granskning's verification of {count} events: the first view waits {:.2} s \
+         (then shows the previous result, or \"kontrolleras just nu\"), the background \
+         verification finishes after {:.2} s, a view while it is fresh takes {:.3} ms",
+        first.as_secs_f64(),
+        whole.as_secs_f64(),
+        fresh.as_secs_f64() * 1e3
+    );
+
     let mut rng = Rng(42);
     let mut latencies = Vec::with_capacity(SEARCHES);
     let mut found = 0;
@@ -349,6 +361,47 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         found / SEARCHES,
     );
+}
+
+/// The console's verification (`usecase::audit::newest_verification`) on the generated log,
+/// through a real `AppState` (its pool, keys and policies): (first view's wait, whole
+/// verification, a view with a fresh result).
+fn console(
+    url: &DatabaseUrl,
+    data_dir: &std::path::Path,
+    count: u64,
+) -> (Duration, Duration, Duration) {
+    let mut config = sig_register::config::Config::defaults();
+    config.database_url = match url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(text) => text.clone(),
+    };
+    config.data_dir = data_dir.to_path_buf();
+    config.policies_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let state = sig_register::state::AppState::build(
+        config,
+        std::sync::Arc::new(sig_register::clock::SystemClock),
+    )
+    .unwrap();
+    actix_web::rt::System::new().block_on(async move {
+        use sig_register::usecase::audit::newest_verification;
+        let started = Instant::now();
+        let (shown, running) = newest_verification(state.clone()).await;
+        let first = started.elapsed();
+        assert!(shown.is_some() || running);
+        let mut done = newest_verification(state.clone()).await;
+        while done.1 {
+            done = newest_verification(state.clone()).await;
+        }
+        let whole = started.elapsed();
+        let report = done.0.expect("a verification").report;
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.events_verified as u64, count);
+        let again = Instant::now();
+        let (cached, running) = newest_verification(state.clone()).await;
+        assert!(cached.is_some() && !running);
+        (first, whole, again.elapsed())
+    })
 }
 
 fn main() {

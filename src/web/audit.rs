@@ -698,10 +698,9 @@ pub async fn extract(req: HttpRequest, session: Session, id: web::Path<String>) 
             role: e.role.as_deref().map_or_else(
                 || "–".to_owned(),
                 |roles| {
-                    serde_json::from_str::<Vec<String>>(roles)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|r| words::role(r))
+                    roles
+                        .split(',')
+                        .map(words::role)
                         .collect::<Vec<_>>()
                         .join(", ")
                 },

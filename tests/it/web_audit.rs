@@ -337,7 +337,7 @@ async fn the_extract_names_the_youth_for_the_owner_only(backend: Backend) {
     assert_no_name(&html, &names, &path);
     let police_rows = html.matches("Polisen").count();
     assert!(police_rows >= 3, "two reads and the refusal: {html}");
-    assert!(html.contains("Nekad") && html.contains("Polis"));
+    assert!(html.contains("Nekad") && html.contains("<td data-label=\"Roll\">Polis</td>"));
     assert!(
         html.contains("Sekretess enligt OSL"),
         "the printed page's header"

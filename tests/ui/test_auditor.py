@@ -131,6 +131,7 @@ def test_the_auditors_journey(any_server, browser):
     police_rows = extract.get_by_role("row").filter(has_text="Polisen, lokalpolisområde Örebro")
     expect(police_rows.filter(has_text="Läste ärende")).to_have_count(3)
     expect(police_rows.filter(has_text="Nekad")).to_have_count(1)
+    expect(police_rows.first).to_contain_text("Polis")
     watch.check()
     check_page(page, f"loggutdrag-granskare-{backend}")
     page.emulate_media(media="print")
@@ -157,7 +158,7 @@ def test_the_auditors_journey(any_server, browser):
     expect(saved).to_contain_text("Alva Granskare")
     watch.check()
     check_page(page, f"logguppfoljningar-sparad-{backend}")
-    assert watch.seen >= 9
+    assert watch.seen == 8
     context.close()
 
 
@@ -188,7 +189,7 @@ def test_the_administrator_registers_an_agency(server, context):
     login(page, server.base, "adm-ada", "Ada Admin", SOCIAL, "Administratör")
     expect(page.get_by_role("heading", level=1, name="Verksamheter")).to_be_visible()
     check_page(page, "verksamheter")
-    page.get_by_label("Namn").fill("Fritid Karlskoga")
+    page.get_by_label("Namn", exact=True).fill("Fritid Karlskoga")
     page.get_by_label("Kortnamn").fill("Fritid Karlskoga")
     page.get_by_label("Sort").select_option(label="Partner")
     page.get_by_role("button", name="Registrera verksamhet").click()

@@ -617,42 +617,38 @@ pub async fn create_review(req: HttpRequest, session: Session, body: web::Bytes)
             ))
             .finish()),
         Err(UseCaseError::Validation(found)) => {
-            let errors = found
-                .iter()
-                .map(|e| {
-                    (
-                        review_field(&e.field).to_owned(),
-                        review_message(&e.field, &e.message),
-                    )
-                })
-                .collect();
-            reviews_page(
-                &req,
-                &session,
-                form,
-                Some(chosen),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let found = found.into_iter().map(|e| (e.field, e.message)).collect();
+            refused_review(&req, &session, form, chosen, found).await
         }
         Err(UseCaseError::BadRequest(_)) => {
-            let errors = errors
-                .iter()
-                .map(|(f, m)| (review_field(f).to_owned(), review_message(f, m)))
-                .collect();
-            reviews_page(
-                &req,
-                &session,
-                form,
-                Some(chosen),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let found = errors.into_iter().map(|(f, m)| (f.to_owned(), m)).collect();
+            refused_review(&req, &session, form, chosen, found).await
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// The form again, as typed, with what to fix beside each (API) field in `found`.
+async fn refused_review(
+    req: &HttpRequest,
+    session: &Session,
+    form: ReviewForm,
+    chosen: Vec<String>,
+    found: Vec<(String, String)>,
+) -> Page {
+    let errors = found
+        .iter()
+        .map(|(f, m)| (review_field(f).to_owned(), review_message(f, m)))
+        .collect();
+    reviews_page(
+        req,
+        session,
+        form,
+        Some(chosen),
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 /// One line of the register extract.

@@ -394,7 +394,7 @@ fn console(
             done = newest_verification(state.clone()).await;
         }
         let whole = started.elapsed();
-        let report = done.0.expect("a verification").report;
+        let report = done.0.expect("a verification");
         assert!(report.ok, "{report:?}");
         assert_eq!(report.events_verified as u64, count);
         let again = Instant::now();

@@ -53,7 +53,7 @@ pub struct StateInner {
     /// Turns for the work of reads (see [`crate::work::read`]).
     pub read_slots: tokio::sync::Semaphore,
     /// The auditor's console's newest verification of the chain.
-    pub verifications: crate::usecase::audit::Verifications,
+    pub verifications: crate::audit::latest::LatestVerification,
 }
 
 /// Cheap to clone: one `Arc`.

@@ -13,6 +13,7 @@
 mod batch_pg;
 pub mod chain;
 pub mod export;
+pub mod latest;
 pub mod log;
 pub mod query;
 mod row;

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::chain::{self, hash_hex};
 use crate::audit::export::Format;
+use crate::audit::latest::Verified;
 use crate::audit::query::{self, Filter};
 use crate::audit::{Action, AuditEvent};
 use crate::authz::Resource;
@@ -323,46 +324,20 @@ const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a page waits for a verification it started before it shows the previous one.
 const WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// One finished verification.
-#[derive(Clone, Debug)]
-pub struct Checked {
-    pub finished: std::time::Instant,
-    /// When it finished, in the API's time format.
-    pub at: String,
-    pub report: VerificationView,
-}
-
-/// The newest verification of the chain, for the auditor's console, and whether one runs.
+/// The newest verification, starting a new one when it is not fresh; and whether one is still
+/// running. Call after the caller's `audit.verify` event is committed ([`console`]).
+///
 /// Verifying reads the whole log (about three seconds for a million events: too slow for every
 /// view of a page), so the console shows the newest result and starts a new verification in
 /// the background when that is older than a minute, waiting up to two seconds for it — enough
 /// for a log of a few hundred thousand events. `GET /api/v1/audit/verify` and
 /// `sig-register audit verify` verify on the spot.
-#[derive(Debug, Default)]
-pub struct Verifications {
-    last: std::sync::Mutex<Option<Checked>>,
-    running: std::sync::atomic::AtomicBool,
-}
-
-impl Verifications {
-    fn latest(&self) -> Option<Checked> {
-        self.last.lock().ok().and_then(|guard| guard.clone())
-    }
-
-    fn is_running(&self) -> bool {
-        self.running.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-/// The newest verification, starting a new one when it is not fresh; and whether one is still
-/// running. Call after the caller's `audit.verify` event is committed ([`console`]).
-pub async fn newest_verification(state: crate::state::AppState) -> (Option<Checked>, bool) {
-    use std::sync::atomic::Ordering;
+pub async fn newest_verification(state: crate::state::AppState) -> (Option<Verified>, bool) {
     let own = &state.verifications;
-    if let Some(fresh) = own.latest().filter(|c| c.finished.elapsed() < FRESH) {
+    if let Some(fresh) = own.get().filter(|c| c.finished.elapsed() < FRESH) {
         return (Some(fresh), false);
     }
-    if !own.running.swap(true, Ordering::SeqCst) {
+    if own.start() {
         let runner = state.clone();
         actix_web::rt::task::spawn_blocking(move || {
             let report = runner
@@ -371,24 +346,22 @@ pub async fn newest_verification(state: crate::state::AppState) -> (Option<Check
                 .map_err(UseCaseError::from)
                 .and_then(|mut conn| crate::db::read_tx(&mut conn, |conn| verify(conn, &runner)));
             match report {
-                Ok(report) => {
-                    let at = crate::clock::rfc3339(&runner.clock.now());
-                    if let Ok(mut guard) = runner.verifications.last.lock() {
-                        *guard = Some(Checked {
-                            finished: std::time::Instant::now(),
-                            at,
-                            report,
-                        });
-                    }
-                }
+                Ok(report) => runner.verifications.set(Verified {
+                    finished: std::time::Instant::now(),
+                    at: crate::clock::rfc3339(&runner.clock.now()),
+                    ok: report.ok,
+                    events_verified: report.events_verified,
+                    checkpoints_verified: report.checkpoints_verified,
+                    failure: report.failure.map(|f| (f.seq, f.reason)),
+                }),
                 Err(error) => tracing::warn!(%error, "the console's verification did not run"),
             }
-            runner.verifications.running.store(false, Ordering::SeqCst);
+            runner.verifications.finish();
         });
     }
     let deadline = std::time::Instant::now() + WAIT;
     while own.is_running() && std::time::Instant::now() < deadline {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    (own.latest(), own.is_running())
+    (own.get(), own.is_running())
 }

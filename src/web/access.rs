@@ -8,6 +8,7 @@ use askama::Template;
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
+use crate::auth::Role;
 use crate::usecase::access;
 use crate::work;
 
@@ -24,6 +25,8 @@ struct AccessPage {
     case_id: String,
     evaluated_at: String,
     rows: Vec<GrantRow>,
+    /// Whether the user works with cases (an auditor reads who may see it, not the case).
+    case_link: bool,
 }
 
 /// `GET /arenden/{id}/atkomst`.
@@ -60,6 +63,9 @@ pub async fn explain(
         case_id: id,
         evaluated_at: words::local_time(&found.evaluated_at),
         rows,
+        case_link: [Role::SocialSecretary, Role::PoliceOfficer, Role::Partner]
+            .iter()
+            .any(|r| session.actor.has_role(*r)),
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -16,10 +16,11 @@ use serde::Deserialize;
 use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
+use crate::audit::latest::Verified;
 use crate::audit::Action;
 use crate::error::UseCaseError;
 use crate::usecase::access;
-use crate::usecase::audit::{self, AnomalyQuery, Checked, EventsQuery};
+use crate::usecase::audit::{self, AnomalyQuery, EventsQuery};
 use crate::usecase::reference::AgencyView;
 use crate::usecase::reviews::{self, NewReview, Proposed, ReviewsQuery};
 use crate::work;
@@ -33,7 +34,7 @@ const LOG_PAGE: i64 = 50;
 #[template(path = "audit_console.html")]
 struct ConsolePage {
     layout: Layout,
-    checked: Option<Checked>,
+    checked: Option<Verified>,
     running: bool,
     checkpoint: Option<(i64, String)>,
 }

@@ -15,6 +15,7 @@ pub mod chain;
 pub mod export;
 pub mod latest;
 pub mod log;
+pub mod merkle;
 pub mod query;
 mod row;
 pub mod scan;

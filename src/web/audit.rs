@@ -550,9 +550,9 @@ fn review_message(field: &str, message: &str) -> String {
             "Perioden kan inte sluta före den börjar.".to_owned()
         }
         "period_to" => "Ange sista dagen som ÅÅÅÅ-MM-DD.".to_owned(),
-        "scope" => "Beskriv vad som granskats (högst 20 000 tecken).".to_owned(),
-        "findings" => "Skriv iakttagelserna (högst 20 000 tecken).".to_owned(),
-        "actions" => "Åtgärderna får vara högst 20 000 tecken.".to_owned(),
+        "scope" => "Beskriv vad som granskats (högst 20\u{a0}000 tecken).".to_owned(),
+        "findings" => "Skriv iakttagelserna (högst 20\u{a0}000 tecken).".to_owned(),
+        "actions" => "Åtgärderna får vara högst 20\u{a0}000 tecken.".to_owned(),
         _ => "Urvalet kunde inte sparas.".to_owned(),
     }
 }

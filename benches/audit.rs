@@ -9,7 +9,8 @@
 //!   SQL): the floors under any verification of this storage;
 //! - search latency: one actor's events of one day (p50/p99 over 500 searches);
 //! - the auditor's console (`/granskning`): how long its first view waits for the background
-//!   verification it starts, how long that verification takes, and a view while it is fresh.
+//!   verification it starts, how long that verification takes, and a view while it is fresh;
+//! - the reviews page's sampling helper: the distinct people in the log.
 //!
 //! ```text
 //! cargo bench --bench audit                 # 1,000,000 events
@@ -323,6 +324,15 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
         first.as_secs_f64(),
         whole.as_secs_f64(),
         fresh.as_secs_f64() * 1e3
+    );
+
+    // The reviews page's sampling helper: the distinct people of the last year.
+    let started = Instant::now();
+    let users = sig_register::repo::reviews::active_users(&mut conn, start()).unwrap();
+    println!(
+        "{label}: the reviews page's active users ({} of them) over {count} events: {:.1} ms",
+        users.len(),
+        started.elapsed().as_secs_f64() * 1e3
     );
 
     let mut rng = Rng(42);

@@ -277,7 +277,76 @@ async fn reviews_are_append_only_and_sealed_at_rest(backend: Backend) {
     assert_eq!(listed["items"][0]["findings"], "Iakttagelse wibblewobble");
 }
 
+/// The sampling helper's users: people with a request in the period, each once, with their
+/// newest agency and name; not the retention job, not those seen only before the period.
+async fn active_users_are_the_people_of_the_period(backend: Backend) {
+    use sig_register::audit::chain;
+    use sig_register::audit::{EventActor, NewEvent};
+    use sig_register::db;
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let now = {
+        use sig_register::clock::Clock;
+        app.clock.now().naive_utc()
+    };
+    let event =
+        |sub: Option<&str>, agency: &str, name: &str, days_ago: i64, method: bool| NewEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: now - chrono::Duration::days(days_ago),
+            actor: EventActor {
+                sub: sub.map(str::to_owned),
+                name: Some(name.to_owned()),
+                agency: Some(agency.to_owned()),
+                roles: Some(vec!["police_officer".to_owned()]),
+            },
+            action: "case.list".to_owned(),
+            outcome: "allowed".to_owned(),
+            status: 200,
+            case_ids: vec![],
+            categories: vec![],
+            consent_id: None,
+            reason: "test".to_owned(),
+            request_id: None,
+            method: method.then(|| "GET".to_owned()),
+            path: method.then(|| "/api/v1/cases".to_owned()),
+        };
+    let events = [
+        event(Some("po-old"), "polisen-orebro", "Olle", 400, true),
+        event(Some("po-per"), "polisen-orebro", "Per", 200, true),
+        event(Some("po-per"), "skola-orebro", "Per Bytt", 3, true),
+        event(
+            Some("retention"),
+            "socialtjanst-orebro",
+            "Gallring",
+            1,
+            false,
+        ),
+        event(None, "", "", 1, true),
+        event(Some("ss-anna"), "socialtjanst-orebro", "Anna", 1, true),
+    ];
+    let signer = &app.state().keys.audit;
+    db::write_tx(&mut conn(&app), |c| chain::append_all(c, &events, signer)).expect("events");
+    let users = sig_register::repo::reviews::active_users(
+        &mut conn(&app),
+        now - chrono::Duration::days(365),
+    )
+    .expect("users");
+    let found: Vec<(&str, Option<&str>, Option<&str>)> = users
+        .iter()
+        .map(|u| (u.sub.as_str(), u.agency.as_deref(), u.name.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("po-per", Some("skola-orebro"), Some("Per Bytt")),
+            ("ss-anna", Some("socialtjanst-orebro"), Some("Anna")),
+        ]
+    );
+}
+
 on_both_backends!(
+    active_users_are_the_people_of_the_period,
     reviews_are_recorded_and_listed_newest_first,
     a_review_breaking_a_rule_is_refused_and_stores_nothing,
     only_auditors_record_or_read_reviews,

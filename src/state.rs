@@ -30,6 +30,8 @@ pub enum StartError {
     Oidc(String),
     #[error("starting the audit writer: {0}")]
     Thread(std::io::Error),
+    #[error("bringing the audit tree up to the log: {0}")]
+    AuditTree(String),
 }
 
 #[derive(Debug)]
@@ -96,6 +98,13 @@ impl AppState {
                 ..PoolSettings::default()
             },
         )?;
+        {
+            let mut conn = pool
+                .get()
+                .map_err(|e| StartError::AuditTree(e.to_string()))?;
+            db::write_tx(&mut conn, crate::audit::chain::catch_up_tree)
+                .map_err(|e: diesel::result::Error| StartError::AuditTree(e.to_string()))?;
+        }
         let audit = AuditLog::start(url.clone(), keys.audit.clone(), config.data_dir.clone())
             .map_err(StartError::Thread)?;
         let crypto = FieldCrypto::new(&keys.field_key, &keys.previous_field_keys, &keys.index_key);

@@ -1,4 +1,4 @@
-//! A batch of audit events and their case index rows, inserted into PostgreSQL by one
+//! A batch of audit events, their case index rows and their tree nodes, inserted into PostgreSQL by one
 //! statement of fixed text: each column travels as one array parameter and `unnest` turns the
 //! arrays back into rows. diesel's multi-row `VALUES` changes its text with the number of
 //! rows, so PostgreSQL parsed and planned it for every batch; this statement is prepared once
@@ -45,10 +45,19 @@ pub struct EventBatch {
     /// `audit_event_cases`: one row per (case, event).
     index_case_id: Vec<String>,
     index_seq: Vec<i64>,
+    /// `audit_tree`: the nodes the events' leaves complete.
+    tree_level: Vec<i32>,
+    tree_idx: Vec<i64>,
+    tree_hash: Vec<Vec<u8>>,
 }
 
 impl EventBatch {
-    pub fn new(lock_key: i64, rows: Vec<EventRow>, index: Vec<(String, i64)>) -> Self {
+    pub fn new(
+        lock_key: i64,
+        rows: Vec<EventRow>,
+        index: Vec<(String, i64)>,
+        tree: &[super::tree::Node],
+    ) -> Self {
         let mut batch = Self {
             lock_key,
             ..Self::default()
@@ -97,6 +106,7 @@ impl EventBatch {
             batch.hash.push(hash);
         }
         (batch.index_case_id, batch.index_seq) = index.into_iter().unzip();
+        (batch.tree_level, batch.tree_idx, batch.tree_hash) = super::tree::columns(tree);
         batch
     }
 
@@ -167,6 +177,11 @@ impl QueryFragment<Pg> for EventBatch {
              cases AS (INSERT INTO audit_event_cases (case_id, seq) SELECT * FROM unnest(",
         );
         arrays!(index_case_id: Text, index_seq: BigInt);
+        out.push_sql(
+            ") WHERE (SELECT held FROM gate)), \
+             tree AS (INSERT INTO audit_tree (level, idx, hash) SELECT * FROM unnest(",
+        );
+        arrays!(tree_level: Integer, tree_idx: BigInt, tree_hash: Binary);
         out.push_sql(") WHERE (SELECT held FROM gate)) SELECT held FROM gate");
         Ok(())
     }

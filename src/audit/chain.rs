@@ -33,6 +33,7 @@ const CHAIN_LOCK_KEY: i64 = 0x5349_475f_4155_4454; // "SIG_AUDT"
 const VERIFY_BATCH: i64 = 5_000;
 
 pub use super::row::EventRow;
+use super::{merkle, tree};
 
 /// A signed checkpoint.
 #[derive(
@@ -93,11 +94,22 @@ pub fn append_all(
         Some((seq, hash)) => (seq, hash),
         None => (0, GENESIS.to_vec()),
     };
-    let linked = Linked::after(head, events, signer);
+    let size = u64::try_from(head.0).unwrap_or(0);
+    // The tree stands at the head (one query), or is caught up to it under this lock.
+    let growth = match tree::growth(conn, size)? {
+        Some(growth) => Some(growth),
+        None => tree::catch_up(conn, size)?,
+    };
+    let linked = Linked::after(head, growth, events, signer);
     match &mut *conn {
-        // One prepared statement for both tables, whatever the batch's size.
+        // One prepared statement for the three tables, whatever the batch's size.
         DbConn::Postgresql(c) => {
-            let batch = super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index);
+            let batch = super::batch_pg::EventBatch::new(
+                CHAIN_LOCK_KEY,
+                linked.rows,
+                linked.index,
+                &linked.tree,
+            );
             if !batch.insert(c)? {
                 // This transaction holds the lock, so taking it again cannot fail.
                 return Err(diesel::result::Error::QueryBuilderError(
@@ -128,6 +140,7 @@ pub fn append_all(
                     .values(chunk)
                     .execute(c)?;
             }
+            tree::insert(conn, &linked.tree)?;
         }
     }
     for checkpoint in &linked.checkpoints {
@@ -136,6 +149,16 @@ pub fn append_all(
             .execute(conn)?;
     }
     Ok(linked.heads)
+}
+
+/// Brings the Merkle tree up to the log's head (in a write transaction, under the chain lock):
+/// at start-up, so a log written before the tree gets its nodes before the first request
+/// rather than during it. Returns how many events the tree now covers (`None`: it cannot stand
+/// at the head — see [`tree::catch_up`]).
+pub fn catch_up_tree(conn: &mut DbConn) -> QueryResult<Option<u64>> {
+    lock_chain(conn)?;
+    let size = head(conn)?.map_or(0, |(seq, _)| u64::try_from(seq).unwrap_or(0));
+    Ok(tree::catch_up(conn, size)?.map(|grown| grown.size()))
 }
 
 /// PostgreSQL: appends `events` right after `head`, the last event this process committed, in
@@ -165,8 +188,14 @@ pub fn append_after(
         // A checkpoint falls due within the batch.
         return Ok(None);
     }
-    let linked = Linked::after((head.0, head.1.to_vec()), events, signer);
-    let batch = super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index);
+    // The tree at the head: a read of its border. Not there (behind, ahead, or the head moved
+    // on), the caller appends under the lock, which catches the tree up.
+    let Some(growth) = tree::growth_pg(conn, u64::try_from(head.0).unwrap_or(0))? else {
+        return Ok(None);
+    };
+    let linked = Linked::after((head.0, head.1.to_vec()), Some(growth), events, signer);
+    let batch =
+        super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index, &linked.tree);
     match batch.insert(conn) {
         Ok(true) => Ok(Some(linked.heads)),
         Ok(false) => Ok(None),
@@ -176,7 +205,7 @@ pub fn append_after(
         )) if matches!(
             info.constraint_name(),
             // The place taken, met in either table first.
-            Some("audit_events_pkey" | "audit_event_cases_pkey")
+            Some("audit_events_pkey" | "audit_event_cases_pkey" | "audit_tree_pkey")
         ) =>
         {
             Ok(None)
@@ -185,18 +214,22 @@ pub fn append_after(
     }
 }
 
-/// Events linked onto a head: their rows, case index rows, `(seq, hash)` and the checkpoints
-/// that fall due among them.
+/// Events linked onto a head: their rows, case index rows, `(seq, hash)`, the checkpoints
+/// that fall due among them and the tree nodes their leaves complete.
 struct Linked {
     rows: Vec<EventRow>,
     index: Vec<(String, i64)>,
     heads: Vec<Head>,
     checkpoints: Vec<Checkpoint>,
+    tree: Vec<tree::Node>,
 }
 
 impl Linked {
+    /// With `growth`, the tree standing at the head; without (a tree that cannot stand there,
+    /// reported when it was found), the events go in without nodes.
     fn after(
         (mut seq, mut prev_hash): (i64, Vec<u8>),
+        mut growth: Option<merkle::Growth>,
         events: &[NewEvent],
         signer: &Ed25519Key,
     ) -> Self {
@@ -205,10 +238,18 @@ impl Linked {
             index: Vec::new(),
             heads: Vec::with_capacity(events.len()),
             checkpoints: Vec::new(),
+            tree: Vec::new(),
         };
         for event in events {
             seq += 1;
-            let hash = chain_hash(&prev_hash, &canonical(seq, event));
+            let body = canonical(seq, event);
+            let hash = chain_hash(&prev_hash, &body);
+            if let Some(grown) = growth.as_mut() {
+                if grown.push(tree::leaf(&body)).is_err() {
+                    tracing::error!(seq, "the audit tree's border is incomplete");
+                    growth = None;
+                }
+            }
             linked.index.extend(
                 super::case_set(&event.case_ids)
                     .into_iter()
@@ -224,6 +265,9 @@ impl Linked {
                 .push(EventRow::new(seq, event, prev_hash, hash.to_vec()));
             linked.heads.push((seq, hash));
             prev_hash = hash.to_vec();
+        }
+        if let Some(grown) = growth {
+            linked.tree = grown.added;
         }
         linked
     }

@@ -366,6 +366,81 @@ pub fn nodes_completed_by<N: Nodes>(
     Ok(added)
 }
 
+/// The perfect subtrees that cover leaves `0..size`, largest (leftmost) first: the tree's
+/// right border. Every node a new leaf completes has its left siblings among them (or among
+/// the nodes added since).
+pub fn border(size: u64) -> Vec<(u32, u64)> {
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    for level in (0..64u32).rev() {
+        if size & (1 << level) != 0 {
+            out.push((level, start >> level));
+            start += 1 << level;
+        }
+    }
+    out
+}
+
+/// A tree growing from its border: the nodes leaves complete, to be stored with the leaves'
+/// events, and the border after them.
+#[derive(Debug, Default)]
+pub struct Growth {
+    known: std::collections::HashMap<(u32, u64), Hash>,
+    size: u64,
+    /// Every node added, in order: `(level, index, hash)`.
+    pub added: Vec<(u32, u64, Hash)>,
+}
+
+/// A node the growth needed but does not have: its border was incomplete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("tree node ({0}, {1}) is missing")]
+pub struct MissingNode(pub u32, pub u64);
+
+impl Growth {
+    /// A tree of `size` leaves whose border nodes are `border_nodes`.
+    pub fn new(size: u64, border_nodes: impl IntoIterator<Item = (u32, u64, Hash)>) -> Self {
+        Self {
+            known: border_nodes
+                .into_iter()
+                .map(|(level, index, hash)| ((level, index), hash))
+                .collect(),
+            size,
+            added: Vec::new(),
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf (its hash).
+    pub fn push(&mut self, leaf: Hash) -> Result<(), MissingNode> {
+        let added = nodes_completed_by(self, self.size, leaf)?;
+        for (level, index, hash) in added {
+            self.known.insert((level, index), hash);
+            self.added.push((level, index, hash));
+        }
+        self.size += 1;
+        Ok(())
+    }
+
+    /// The root of the tree as grown.
+    pub fn root(&mut self) -> Result<Hash, MissingNode> {
+        root(self, self.size)
+    }
+}
+
+impl Nodes for Growth {
+    type Error = MissingNode;
+
+    fn node(&mut self, level: u32, index: u64) -> Result<Hash, MissingNode> {
+        self.known
+            .get(&(level, index))
+            .copied()
+            .ok_or(MissingNode(level, index))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,6 +666,37 @@ mod tests {
                 size: 40
             })
         );
+    }
+
+    /// Growing from a border alone gives the nodes a whole tree adds, and the same roots.
+    #[test]
+    fn growth_from_the_border_matches_the_whole_tree() {
+        let (mut whole, leaves) = tree_of(300);
+        for start in [0u64, 1, 2, 3, 7, 8, 100, 255, 256, 299] {
+            let nodes: Vec<(u32, u64, Hash)> = border(start)
+                .into_iter()
+                .map(|(level, index)| (level, index, whole.node(level, index).unwrap()))
+                .collect();
+            assert_eq!(
+                nodes.iter().map(|(l, _, _)| 1u64 << l).sum::<u64>(),
+                start,
+                "the border covers 0..{start}"
+            );
+            let mut growth = Growth::new(start, nodes);
+            let mut again = MemoryTree::default();
+            for leaf in &leaves[..start as usize] {
+                again.push(*leaf);
+            }
+            let mut expected = Vec::new();
+            for leaf in &leaves[start as usize..] {
+                expected.extend(again.push(*leaf));
+                growth.push(*leaf).unwrap();
+            }
+            assert_eq!(growth.added, expected, "from {start}");
+            assert_eq!(growth.root().unwrap(), root(&mut whole, 300).unwrap());
+        }
+        let mut broken = Growth::new(3, [(0, 2, leaves[2])]);
+        assert_eq!(broken.push(leaves[3]), Err(MissingNode(1, 0)));
     }
 
     /// Random sizes up to 5,000: proofs from the stored nodes verify and stay within ⌈log₂ n⌉.

@@ -19,6 +19,7 @@ pub mod merkle;
 pub mod query;
 mod row;
 pub mod scan;
+pub mod tree;
 pub mod witness;
 pub mod writer;
 

@@ -91,6 +91,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_tree (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Text,
         area -> Text,
@@ -231,6 +239,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_event_cases,
     audit_checkpoints,
     audit_reviews,
+    audit_tree,
     cases,
     guardians,
     consents,

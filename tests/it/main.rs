@@ -21,6 +21,7 @@ mod reviews;
 mod schema_drift;
 mod stats;
 mod transactions;
+mod tree;
 mod web;
 mod web_audit;
 mod web_plan;

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use diesel::sql_types::{Integer, Text};
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{
+    Connection, ExpressionMethods, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection,
+};
 
 use sig_register::audit::{chain, EventActor, NewEvent};
 use sig_register::crypto::keys::KeyStore;
@@ -242,11 +244,47 @@ fn upgrade_keeps_rows<C>(
         method: Some("GET".to_owned()),
         path: Some("/api/v1/cases/c1".to_owned()),
     };
+    // Events as the old schema's writer stored them: the chain's rows alone.
     let mut before = url.connect().expect("connect");
-    db::write_tx(&mut before, |c| {
-        chain::append_all(c, &(0..3).map(event).collect::<Vec<_>>(), &keys.audit)
-    })
-    .expect("events under the old schema");
+    let mut prev = chain::GENESIS.to_vec();
+    for n in 0..3 {
+        let seq = n as i64 + 1;
+        let e = event(n);
+        let hash = sig_register::audit::chain_hash(&prev, &sig_register::audit::canonical(seq, &e));
+        let row = chain::EventRow {
+            seq,
+            id: e.id.clone(),
+            at: e.at,
+            actor_sub: None,
+            actor_name: None,
+            actor_agency: None,
+            actor_roles: None,
+            action: e.action.clone(),
+            outcome: e.outcome.clone(),
+            status: e.status,
+            case_ids: sig_register::audit::json_list(&e.case_ids),
+            categories: sig_register::audit::json_list(&e.categories),
+            consent_id: None,
+            reason: e.reason.clone(),
+            request_id: None,
+            method: e.method.clone(),
+            path: e.path.clone(),
+            prev_hash: prev.clone(),
+            hash: hash.to_vec(),
+        };
+        diesel::insert_into(sig_register::db::schema::audit_events::table)
+            .values(&row)
+            .execute(&mut before)
+            .expect("an event under the old schema");
+        diesel::insert_into(sig_register::db::schema::audit_event_cases::table)
+            .values((
+                sig_register::db::schema::audit_event_cases::case_id.eq("c1"),
+                sig_register::db::schema::audit_event_cases::seq.eq(seq),
+            ))
+            .execute(&mut before)
+            .expect("its case index");
+        prev = hash.to_vec();
+    }
     drop(before);
     assert_eq!(
         db::migrate(url).expect("the later migrations"),
@@ -258,6 +296,11 @@ fn upgrade_keeps_rows<C>(
     let report = chain::verify(&mut after, keys.audit.public_key(), None).expect("verify");
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.events_verified, 4);
+    // The tree was caught up with the three old events when the fourth went in.
+    assert_eq!(
+        sig_register::audit::tree::size(&mut after).expect("tree"),
+        4
+    );
     assert!(
         diesel::sql_query("UPDATE audit_events SET reason = 'x' WHERE seq = 1")
             .execute(&mut after)
@@ -332,7 +375,7 @@ fn sqlite_upgrades_keep_every_row() {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
         .expect("pragma");
-    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 5);
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 6);
 }
 
 #[test]
@@ -346,6 +389,6 @@ fn postgres_upgrades_keep_every_row() {
         "migrations/postgres",
         "'\\x0102'::bytea",
         &DatabaseUrl::Postgres(url.clone()),
-        5,
+        6,
     );
 }

@@ -413,7 +413,8 @@ impl Growth {
         self.size
     }
 
-    /// Appends a leaf (its hash).
+    /// Appends a leaf (its hash). Only the border is kept: memory stays O(log n) however
+    /// many leaves are pushed (a million-event catch-up holds about twenty hashes).
     pub fn push(&mut self, leaf: Hash) -> Result<(), MissingNode> {
         let added = nodes_completed_by(self, self.size, leaf)?;
         for (level, index, hash) in added {
@@ -421,7 +422,14 @@ impl Growth {
             self.added.push((level, index, hash));
         }
         self.size += 1;
+        let keep = border(self.size);
+        self.known.retain(|at, _| keep.contains(at));
         Ok(())
+    }
+
+    /// How many nodes it holds (its border's).
+    pub fn held(&self) -> usize {
+        self.known.len()
     }
 
     /// The root of the tree as grown.
@@ -693,6 +701,7 @@ mod tests {
                 growth.push(*leaf).unwrap();
             }
             assert_eq!(growth.added, expected, "from {start}");
+            assert_eq!(growth.held(), border(300).len(), "only the border is held");
             assert_eq!(growth.root().unwrap(), root(&mut whole, 300).unwrap());
         }
         let mut broken = Growth::new(3, [(0, 2, leaves[2])]);

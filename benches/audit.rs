@@ -173,7 +173,7 @@ fn generate(url: &DatabaseUrl, keys: &KeyStore, count: u64) -> u64 {
             audit_event_cases::seq.eq(seq),
         ));
         if seq % chain::CHECKPOINT_EVERY == 0 {
-            checkpoints.push(chain::sign_head(&keys.audit, seq, &hash, e.at));
+            checkpoints.push(chain::sign_head(&keys.audit, seq, &hash, e.at, None));
         }
         prev = hash.to_vec();
         if rows.len() == BATCH || i + 1 == count {

@@ -116,6 +116,78 @@ pub fn audit_verify(config: &Config) -> ExitCode {
     }
 }
 
+/// `audit public-key`: the verifier key of the log's checkpoints.
+pub fn audit_public_key(config: &Config) -> anyhow::Result<()> {
+    let keys = KeyStore::load_or_create(&config.data_dir)?;
+    println!(
+        "{}",
+        crate::audit::note::verifier_key(&config.audit_origin, keys.audit.public_key())
+    );
+    Ok(())
+}
+
+/// A public key as `--public-key` takes it: `(name, key)`, the name only from a verifier key.
+fn read_public_key(text: &str) -> Option<(Option<String>, Vec<u8>)> {
+    use base64::Engine as _;
+    let text = text.trim();
+    if let Some((name, key)) = crate::audit::note::parse_verifier_key(text) {
+        return Some((Some(name), key));
+    }
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE,
+    ];
+    crate::crypto::keys::unhex(text)
+        .into_iter()
+        .chain(engines.iter().filter_map(|e| e.decode(text).ok()))
+        .find(|key| key.len() == 32)
+        .map(|key| (None, key))
+}
+
+/// `audit verify-extract FILE --public-key KEY`: 0 verified, 1 refused, 2 unreadable.
+pub fn audit_verify_extract(file: &std::path::Path, public_key: &str) -> ExitCode {
+    let key = read_public_key(public_key).or_else(|| {
+        std::fs::read_to_string(public_key)
+            .ok()
+            .and_then(|text| read_public_key(&text))
+    });
+    let Some((name, key)) = key else {
+        eprintln!("sig-register: --public-key is neither a verifier key, a 32-byte Ed25519 key in base64 or hex, nor a file holding one");
+        return ExitCode::from(2);
+    };
+    let text = match std::fs::read(file) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("sig-register: {}: {error}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match crate::audit::extract::verify(&text, name.as_deref(), &key) {
+        Ok(verified) => {
+            println!(
+                "extract VERIFIED: {} events of case {} are in the log {} (signed tree of {} events)",
+                verified.events.len(),
+                verified.case_id,
+                verified.origin,
+                verified.tree_size
+            );
+            for e in &verified.events {
+                println!(
+                    "  {:>8}  {}  {:<28} {:<20} {:<24} {}",
+                    e.seq, e.at, e.agency, e.roles, e.action, e.outcome
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            println!("extract REFUSED: {reason}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 pub fn audit_export(
     config: &Config,
     from: Option<&str>,

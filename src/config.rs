@@ -39,6 +39,17 @@ pub struct Config {
     #[arg(long, env = "SIG_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
+    /// The audit log's name: the origin line of its signed checkpoints and the name of its
+    /// key in them. Give each register its own (e.g. `orebro.se/sig-register/audit`); keep it
+    /// once checkpoints are signed — verifiers and witnesses know the log by it.
+    #[arg(
+        long,
+        env = "SIG_AUDIT_ORIGIN",
+        default_value = crate::crypto::keys::DEFAULT_AUDIT_ORIGIN,
+        global = true
+    )]
+    pub audit_origin: String,
+
     /// Cedar schema and policies.
     #[arg(
         long,
@@ -259,6 +270,7 @@ impl Config {
             database_url: "sqlite://./data/sig-register.db".to_owned(),
             bind: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("./data"),
+            audit_origin: crate::crypto::keys::DEFAULT_AUDIT_ORIGIN.to_owned(),
             policies_dir: PathBuf::from("./policies"),
             jwt_issuer: "sig-register-dev".to_owned(),
             jwt_audience: "sig-register".to_owned(),

@@ -66,6 +66,20 @@ enum AuditCommand {
         #[arg(long, default_value = "ndjson")]
         format: String,
     },
+    /// Check a verifiable register extract offline, with only the log's public key: exit 0
+    /// when every event is proven in the signed log, 1 when it is refused (saying why), 2 when
+    /// the file or key cannot be read. Needs no database.
+    VerifyExtract {
+        /// The extract (`GET /api/v1/cases/{id}/access-log?format=verifiable`).
+        file: std::path::PathBuf,
+        /// The log's public key: its verifier key (`name+hash+base64`, as `audit public-key`
+        /// prints it), the base64 or hex of the raw Ed25519 key, or a file holding one.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Print the audit log's verifier key (`origin+hash+base64`), to publish for the families,
+    /// witnesses and auditors who check its checkpoints and extracts.
+    PublicKey,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +90,10 @@ fn main() -> ExitCode {
         Command::Migrate => cli::migrate(&cli.config),
         Command::Token(args) => cli::token(&cli.config, &args),
         Command::Audit(AuditCommand::Verify) => return cli::audit_verify(&cli.config),
+        Command::Audit(AuditCommand::VerifyExtract { file, public_key }) => {
+            return cli::audit_verify_extract(&file, &public_key)
+        }
+        Command::Audit(AuditCommand::PublicKey) => cli::audit_public_key(&cli.config),
         Command::Audit(AuditCommand::Export { from, to, format }) => {
             cli::audit_export(&cli.config, from.as_deref(), to.as_deref(), &format)
         }

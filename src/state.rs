@@ -74,7 +74,8 @@ impl AppState {
     /// Loads keys, migrates the database, loads the policies and builds the pool. Any failure
     /// stops the start with a message that names what is wrong.
     pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
-        let keys = KeyStore::load_or_create(&config.data_dir)?;
+        let keys =
+            KeyStore::load_or_create(&config.data_dir)?.with_audit_origin(&config.audit_origin);
         let policies = PolicyEngine::load(&config.policies_dir)?;
         let mut auth = Authenticator::new(
             &keys,
@@ -102,8 +103,10 @@ impl AppState {
             let mut conn = pool
                 .get()
                 .map_err(|e| StartError::AuditTree(e.to_string()))?;
-            db::write_tx(&mut conn, crate::audit::chain::catch_up_tree)
-                .map_err(|e: diesel::result::Error| StartError::AuditTree(e.to_string()))?;
+            db::write_tx(&mut conn, |conn| {
+                crate::audit::chain::catch_up_tree(conn, &keys.audit)
+            })
+            .map_err(|e: diesel::result::Error| StartError::AuditTree(e.to_string()))?;
         }
         let audit = AuditLog::start(url.clone(), keys.audit.clone(), config.data_dir.clone())
             .map_err(StartError::Thread)?;

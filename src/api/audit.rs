@@ -12,7 +12,8 @@ use crate::auth::Actor;
 use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::usecase::audit::{
-    self, AnomaliesView, AnomalyQuery, CheckpointsView, EventPage, EventsQuery, VerificationView,
+    self, AnomaliesView, AnomalyQuery, CheckpointsView, ConsistencyQuery, ConsistencyView,
+    EventPage, EventsQuery, InclusionQuery, InclusionView, VerificationView,
 };
 use crate::usecase::reviews::{self, NewReview, ReviewView, ReviewsQuery};
 use crate::usecase::Items;
@@ -136,6 +137,47 @@ pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseC
 #[get("/audit/checkpoints")]
 pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
     let view = work::read(call(&req, actor)?, 200, audit::checkpoints).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The inclusion proof of event `seq` in the Merkle tree of `tree_size` events (role `auditor`).
+#[utoipa::path(
+    tag = "audit",
+    params(("seq" = i64, Path, description = "The event's seq"), InclusionQuery),
+    responses((status = 200, description = "The proof", body = InclusionView))
+)]
+#[get("/audit/events/{seq}/inclusion")]
+pub async fn inclusion(
+    req: HttpRequest,
+    actor: Actor,
+    seq: web::Path<String>,
+    query: web::Query<InclusionQuery>,
+) -> Result<HttpResponse, UseCaseError> {
+    let (seq, query) = (seq.into_inner(), query.into_inner());
+    let view = work::read(call(&req, actor)?, 200, move |unit| {
+        audit::inclusion(unit, &seq, query)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The consistency proof between the Merkle trees of `from` and `to` events (role `auditor`).
+#[utoipa::path(
+    tag = "audit",
+    params(ConsistencyQuery),
+    responses((status = 200, description = "The proof", body = ConsistencyView))
+)]
+#[get("/audit/consistency")]
+pub async fn consistency(
+    req: HttpRequest,
+    actor: Actor,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, UseCaseError> {
+    let query = query.into_inner();
+    let view = work::read(call(&req, actor)?, 200, move |unit| {
+        audit::consistency(unit, query)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

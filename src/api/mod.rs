@@ -119,6 +119,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::verify)
         .service(audit::checkpoints)
         .service(audit::anomalies)
+        .service(audit::inclusion)
+        .service(audit::consistency)
         .service(audit::create_review)
         .service(audit::list_reviews);
 }

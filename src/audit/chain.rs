@@ -14,8 +14,8 @@ use ring::signature::{UnparsedPublicKey, ED25519};
 use serde::{Deserialize, Serialize};
 
 use super::scan::{CheckedEvent, Stored32};
-use super::{canonical, chain_hash, checkpoint_message, NewEvent};
-use crate::crypto::keys::{hex, Ed25519Key};
+use super::{chain_hash, checkpoint_message, NewEvent};
+use crate::crypto::keys::{hex, AuditKeys};
 use crate::db::schema::{audit_checkpoints, audit_event_cases, audit_events};
 use crate::db::DbConn;
 
@@ -46,6 +46,13 @@ pub struct Checkpoint {
     pub at: NaiveDateTime,
     pub signature: Vec<u8>,
     pub key_id: String,
+    /// The Merkle tree's root over events `1..=seq` (`None` on checkpoints signed before the
+    /// tree, or when it could not stand at `seq`).
+    #[serde(default)]
+    pub root: Option<Vec<u8>>,
+    /// The tree head as a signed C2SP checkpoint note, with `root`.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 fn lock_chain(conn: &mut DbConn) -> QueryResult<()> {
@@ -74,7 +81,7 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, Vec<u8>)>> {
 
 /// Appends `event` to the chain in the current transaction and returns its `seq` and `hash`.
 /// Every [`CHECKPOINT_EVERY`] events the same transaction also signs a checkpoint.
-pub fn append(conn: &mut DbConn, event: &NewEvent, signer: &Ed25519Key) -> QueryResult<Head> {
+pub fn append(conn: &mut DbConn, event: &NewEvent, signer: &AuditKeys) -> QueryResult<Head> {
     let heads = append_all(conn, std::slice::from_ref(event), signer)?;
     heads
         .into_iter()
@@ -87,7 +94,7 @@ pub fn append(conn: &mut DbConn, event: &NewEvent, signer: &Ed25519Key) -> Query
 pub fn append_all(
     conn: &mut DbConn,
     events: &[NewEvent],
-    signer: &Ed25519Key,
+    signer: &AuditKeys,
 ) -> QueryResult<Vec<Head>> {
     lock_chain(conn)?;
     let head = match head(conn)? {
@@ -98,7 +105,7 @@ pub fn append_all(
     // The tree stands at the head (one query), or is caught up to it under this lock.
     let growth = match tree::growth(conn, size)? {
         Some(growth) => Some(growth),
-        None => tree::catch_up(conn, size)?,
+        None => tree::catch_up(conn, size, &signer.leaf)?,
     };
     let linked = Linked::after(head, growth, events, signer);
     match &mut *conn {
@@ -155,10 +162,10 @@ pub fn append_all(
 /// at start-up, so a log written before the tree gets its nodes before the first request
 /// rather than during it. Returns how many events the tree now covers (`None`: it cannot stand
 /// at the head — see [`tree::catch_up`]).
-pub fn catch_up_tree(conn: &mut DbConn) -> QueryResult<Option<u64>> {
+pub fn catch_up_tree(conn: &mut DbConn, keys: &AuditKeys) -> QueryResult<Option<u64>> {
     lock_chain(conn)?;
     let size = head(conn)?.map_or(0, |(seq, _)| u64::try_from(seq).unwrap_or(0));
-    Ok(tree::catch_up(conn, size)?.map(|grown| grown.size()))
+    Ok(tree::catch_up(conn, size, &keys.leaf)?.map(|grown| grown.size()))
 }
 
 /// PostgreSQL: appends `events` right after `head`, the last event this process committed, in
@@ -174,7 +181,7 @@ pub fn append_after(
     conn: &mut diesel::PgConnection,
     head: Head,
     events: &[NewEvent],
-    signer: &Ed25519Key,
+    signer: &AuditKeys,
 ) -> QueryResult<Option<Vec<Head>>> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if AnsiTransactionManager::transaction_manager_status_mut(conn)
@@ -231,7 +238,7 @@ impl Linked {
         (mut seq, mut prev_hash): (i64, Vec<u8>),
         mut growth: Option<merkle::Growth>,
         events: &[NewEvent],
-        signer: &Ed25519Key,
+        signer: &AuditKeys,
     ) -> Self {
         let mut linked = Self {
             rows: Vec::with_capacity(events.len()),
@@ -242,10 +249,14 @@ impl Linked {
         };
         for event in events {
             seq += 1;
-            let body = canonical(seq, event);
+            let (body, leaf) = super::with_fields(seq, event, |f| {
+                let mut body = Vec::with_capacity(640);
+                super::write_canonical(&mut body, f);
+                (body, super::leaf::leaf_hash(&signer.leaf, f))
+            });
             let hash = chain_hash(&prev_hash, &body);
             if let Some(grown) = growth.as_mut() {
-                if grown.push(tree::leaf(&body)).is_err() {
+                if grown.push(leaf).is_err() {
                     tracing::error!(seq, "the audit tree's border is incomplete");
                     growth = None;
                 }
@@ -256,9 +267,10 @@ impl Linked {
                     .map(|case_id| (case_id.clone(), seq)),
             );
             if seq % CHECKPOINT_EVERY == 0 {
+                let root = growth.as_mut().and_then(|grown| grown.root().ok());
                 linked
                     .checkpoints
-                    .push(sign_head(signer, seq, &hash, event.at));
+                    .push(sign_head(signer, seq, &hash, event.at, root));
             }
             linked
                 .rows
@@ -278,9 +290,11 @@ fn write_checkpoint(
     seq: i64,
     hash: &[u8],
     at: NaiveDateTime,
-    signer: &Ed25519Key,
+    signer: &AuditKeys,
 ) -> QueryResult<Checkpoint> {
-    let checkpoint = sign_head(signer, seq, hash, at);
+    let size = u64::try_from(seq).unwrap_or(0);
+    let root = tree::growth(conn, size)?.and_then(|mut grown| grown.root().ok());
+    let checkpoint = sign_head(signer, seq, hash, at, root);
     diesel::insert_into(audit_checkpoints::table)
         .values(&checkpoint)
         .execute(conn)?;
@@ -291,7 +305,7 @@ fn write_checkpoint(
 /// newest checkpoint. Run in a write transaction.
 pub fn checkpoint_head(
     conn: &mut DbConn,
-    signer: &Ed25519Key,
+    signer: &AuditKeys,
     at: NaiveDateTime,
 ) -> QueryResult<Option<Checkpoint>> {
     lock_chain(conn)?;
@@ -319,6 +333,15 @@ pub fn latest_checkpoint(conn: &mut DbConn) -> QueryResult<Option<Checkpoint>> {
         .optional()
 }
 
+/// The size of the newest signed tree head (a checkpoint with its note).
+pub fn latest_signed_tree_size(conn: &mut DbConn) -> QueryResult<Option<u64>> {
+    let seq: Option<i64> = audit_checkpoints::table
+        .filter(audit_checkpoints::note.is_not_null())
+        .select(diesel::dsl::max(audit_checkpoints::seq))
+        .first(conn)?;
+    Ok(seq.and_then(|seq| u64::try_from(seq).ok()))
+}
+
 pub fn checkpoints(conn: &mut DbConn) -> QueryResult<Vec<Checkpoint>> {
     audit_checkpoints::table
         .select(Checkpoint::as_select())
@@ -326,17 +349,32 @@ pub fn checkpoints(conn: &mut DbConn) -> QueryResult<Vec<Checkpoint>> {
         .load(conn)
 }
 
-/// Signs `(seq, hash, at)` with the audit key.
-pub fn sign_head(signer: &Ed25519Key, seq: i64, hash: &[u8], at: NaiveDateTime) -> Checkpoint {
+/// Signs `(seq, hash, at)` with the audit key and, given the tree's `root` at `seq`, the
+/// tree head as a C2SP checkpoint note.
+pub fn sign_head(
+    signer: &AuditKeys,
+    seq: i64,
+    hash: &[u8],
+    at: NaiveDateTime,
+    root: Option<merkle::Hash>,
+) -> Checkpoint {
     let signature = signer
+        .signing
         .pair
         .sign(checkpoint_message(seq, hash, &at).as_bytes());
+    let note = root.map(|root| {
+        let body =
+            super::note::checkpoint_body(&signer.origin, u64::try_from(seq).unwrap_or(0), &root);
+        super::note::sign(&body, &signer.origin, &signer.signing.pair)
+    });
     Checkpoint {
         seq,
         hash: hash.to_vec(),
         at,
         signature: signature.as_ref().to_vec(),
-        key_id: signer.key_id.clone(),
+        key_id: signer.key_id().to_owned(),
+        root: root.map(|root| root.to_vec()),
+        note,
     }
 }
 

@@ -15,7 +15,7 @@ use super::chain::{self, Checkpoint};
 use super::witness::Witness;
 use super::writer::{AppendError, AuditWriter};
 use super::NewEvent;
-use crate::crypto::keys::Ed25519Key;
+use crate::crypto::keys::AuditKeys;
 use crate::db::{self, DatabaseUrl, DbConn};
 
 /// The event could not be stored: the transaction it belonged to was rolled back, and
@@ -34,7 +34,7 @@ pub enum CheckpointError {
 }
 
 pub struct AuditLog {
-    signer: Arc<Ed25519Key>,
+    signer: Arc<AuditKeys>,
     witness: Witness,
     writer: AuditWriter,
 }
@@ -53,7 +53,7 @@ impl AuditLog {
     /// in `data_dir`.
     pub fn start(
         url: DatabaseUrl,
-        signer: Arc<Ed25519Key>,
+        signer: Arc<AuditKeys>,
         data_dir: std::path::PathBuf,
     ) -> std::io::Result<Self> {
         Ok(Self {
@@ -129,7 +129,7 @@ impl AuditLog {
     }
 
     /// The key that signs checkpoints and the witness.
-    pub fn signer(&self) -> &Ed25519Key {
+    pub fn signer(&self) -> &AuditKeys {
         &self.signer
     }
 }

@@ -13,9 +13,12 @@
 mod batch_pg;
 pub mod chain;
 pub mod export;
+pub mod extract;
 pub mod latest;
+pub mod leaf;
 pub mod log;
 pub mod merkle;
+pub mod note;
 pub mod query;
 mod row;
 pub mod scan;
@@ -60,6 +63,8 @@ pub enum Action {
     AuditCheckpoints,
     AuditReviewCreate,
     AuditReviewList,
+    AuditProofInclusion,
+    AuditProofConsistency,
     StatsRead,
     AgencyCreate,
     AuthFailed,
@@ -99,6 +104,8 @@ impl Action {
             Action::AuditCheckpoints => "audit.checkpoints",
             Action::AuditReviewCreate => "audit.review.create",
             Action::AuditReviewList => "audit.review.list",
+            Action::AuditProofInclusion => "audit.proof.inclusion",
+            Action::AuditProofConsistency => "audit.proof.consistency",
             Action::StatsRead => "stats.read",
             Action::AgencyCreate => "agency.create",
             Action::AuthFailed => "auth.failed",
@@ -116,7 +123,7 @@ impl Action {
 /// for: the event of every handled request and the fallback event of a refused one take their
 /// action from here (a test in `openapi` holds it to the documented operations). The reference reads `GET /areas` and `GET /agencies` are not audited
 /// (API.md §10) and have none.
-pub const ROUTE_ACTIONS: [(&str, &str, Action); 27] = [
+pub const ROUTE_ACTIONS: [(&str, &str, Action); 29] = [
     ("POST", "/api/v1/agencies", Action::AgencyCreate),
     ("GET", "/api/v1/cases", Action::CaseList),
     ("POST", "/api/v1/cases", Action::CaseCreate),
@@ -167,6 +174,16 @@ pub const ROUTE_ACTIONS: [(&str, &str, Action); 27] = [
     ("GET", "/api/v1/audit/anomalies", Action::AuditAnomalies),
     ("POST", "/api/v1/audit/reviews", Action::AuditReviewCreate),
     ("GET", "/api/v1/audit/reviews", Action::AuditReviewList),
+    (
+        "GET",
+        "/api/v1/audit/events/{seq}/inclusion",
+        Action::AuditProofInclusion,
+    ),
+    (
+        "GET",
+        "/api/v1/audit/consistency",
+        Action::AuditProofConsistency,
+    ),
     ("GET", "/api/v1/stats", Action::StatsRead),
 ];
 
@@ -404,33 +421,38 @@ fn write_time(out: &mut Vec<u8>, at: &NaiveDateTime) {
 
 /// The canonical bytes of an event at `seq` (see the module documentation).
 pub fn canonical(seq: i64, e: &NewEvent) -> Vec<u8> {
+    with_fields(seq, e, |f| {
+        let mut out = Vec::with_capacity(640);
+        write_canonical(&mut out, f);
+        out
+    })
+}
+
+/// Runs `run` over the fields of an event at `seq`, as the canonical encoding and the tree's
+/// leaf read them.
+pub fn with_fields<R>(seq: i64, e: &NewEvent, run: impl FnOnce(&CanonicalFields<'_>) -> R) -> R {
     let roles = e.actor.roles.as_deref().map(json_list);
     let case_ids = json_list(&e.case_ids);
     let categories = json_list(&e.categories);
-    let mut out = Vec::with_capacity(640);
-    write_canonical(
-        &mut out,
-        &CanonicalFields {
-            seq,
-            id: &e.id,
-            at: &e.at,
-            actor_sub: e.actor.sub.as_deref(),
-            actor_name: e.actor.name.as_deref(),
-            actor_agency: e.actor.agency.as_deref(),
-            actor_roles_json: roles.as_deref(),
-            action: &e.action,
-            outcome: &e.outcome,
-            status: e.status,
-            case_ids_json: &case_ids,
-            categories_json: &categories,
-            consent_id: e.consent_id.as_deref(),
-            reason: &e.reason,
-            request_id: e.request_id.as_deref(),
-            method: e.method.as_deref(),
-            path: e.path.as_deref(),
-        },
-    );
-    out
+    run(&CanonicalFields {
+        seq,
+        id: &e.id,
+        at: &e.at,
+        actor_sub: e.actor.sub.as_deref(),
+        actor_name: e.actor.name.as_deref(),
+        actor_agency: e.actor.agency.as_deref(),
+        actor_roles_json: roles.as_deref(),
+        action: &e.action,
+        outcome: &e.outcome,
+        status: e.status,
+        case_ids_json: &case_ids,
+        categories_json: &categories,
+        consent_id: e.consent_id.as_deref(),
+        reason: &e.reason,
+        request_id: e.request_id.as_deref(),
+        method: e.method.as_deref(),
+        path: e.path.as_deref(),
+    })
 }
 
 /// The case ids an event is indexed under in `audit_event_cases`: each once, in order. The

@@ -159,6 +159,18 @@ pub fn access_log(conn: &mut DbConn, case_id: &str) -> QueryResult<Vec<AccessEnt
         .collect())
 }
 
+/// The stored events naming `case_id`, up to `up_to` (a signed tree head's size), oldest
+/// first: what a verifiable extract discloses from and proves.
+pub fn case_rows(conn: &mut DbConn, case_id: &str, up_to: i64) -> QueryResult<Vec<EventRow>> {
+    audit_event_cases::table
+        .inner_join(audit_events::table)
+        .filter(audit_event_cases::case_id.eq(case_id))
+        .filter(audit_events::seq.le(up_to))
+        .order(audit_events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
 /// Counts per actor for the anomaly review.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Anomalies {

@@ -58,29 +58,31 @@ impl EventRow {
     /// The event's canonical encoding, from the stored fields as they are.
     pub fn canonical(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(640);
-        super::write_canonical(
-            &mut out,
-            &super::CanonicalFields {
-                seq: self.seq,
-                id: &self.id,
-                at: &self.at,
-                actor_sub: self.actor_sub.as_deref(),
-                actor_name: self.actor_name.as_deref(),
-                actor_agency: self.actor_agency.as_deref(),
-                actor_roles_json: self.actor_roles.as_deref(),
-                action: &self.action,
-                outcome: &self.outcome,
-                status: self.status,
-                case_ids_json: &self.case_ids,
-                categories_json: &self.categories,
-                consent_id: self.consent_id.as_deref(),
-                reason: &self.reason,
-                request_id: self.request_id.as_deref(),
-                method: self.method.as_deref(),
-                path: self.path.as_deref(),
-            },
-        );
+        super::write_canonical(&mut out, &self.fields());
         out
+    }
+
+    /// The stored fields as the canonical encoding and the tree's leaf read them.
+    pub fn fields(&self) -> super::CanonicalFields<'_> {
+        super::CanonicalFields {
+            seq: self.seq,
+            id: &self.id,
+            at: &self.at,
+            actor_sub: self.actor_sub.as_deref(),
+            actor_name: self.actor_name.as_deref(),
+            actor_agency: self.actor_agency.as_deref(),
+            actor_roles_json: self.actor_roles.as_deref(),
+            action: &self.action,
+            outcome: &self.outcome,
+            status: self.status,
+            case_ids_json: &self.case_ids,
+            categories_json: &self.categories,
+            consent_id: self.consent_id.as_deref(),
+            reason: &self.reason,
+            request_id: self.request_id.as_deref(),
+            method: self.method.as_deref(),
+            path: self.path.as_deref(),
+        }
     }
 
     /// The event; `None` when a stored list is not readable JSON (only tampering does that).

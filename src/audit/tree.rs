@@ -1,7 +1,8 @@
 //! The Merkle tree's storage (`audit_tree`): the perfect subtrees of [`super::merkle`], written
 //! with the events they cover — in the same transaction, or the same statement on PostgreSQL —
 //! so no event is committed without its leaf. Leaf `i` (0-based) is event `seq = i + 1`; its
-//! leaf hash is RFC 9162's `SHA-256(0x00 ‖ canonical encoding)`.
+//! leaf hash is RFC 9162's `SHA-256(0x00 ‖ leaf)` over the field commitments of
+//! [`super::leaf`].
 //!
 //! A log written before the tree existed (or a tree found behind its log) is caught up under the
 //! chain lock from the stored events. A tree found *ahead* of its log means events were cut: the
@@ -12,6 +13,7 @@ use diesel::prelude::*;
 
 use super::merkle::{self, Growth, Hash};
 use super::row::EventRow;
+use crate::crypto::keys::LeafKey;
 use crate::db::schema::{audit_events, audit_tree};
 use crate::db::DbConn;
 
@@ -20,11 +22,6 @@ pub type Node = (u32, u64, Hash);
 
 const CATCH_UP_BATCH: i64 = 5_000;
 const INSERT_CHUNK: usize = 300;
-
-/// The leaf hash of an event's canonical encoding.
-pub fn leaf(canonical: &[u8]) -> Hash {
-    merkle::leaf_hash(canonical)
-}
 
 fn to_node((level, index, hash): (i32, i64, Vec<u8>)) -> Option<Node> {
     Some((
@@ -143,7 +140,7 @@ pub fn size(conn: &mut DbConn) -> QueryResult<u64> {
 /// Brings the tree up to the events up to `head` (run under the chain lock, in a write
 /// transaction): reads the events the tree lacks, in batches, and adds their nodes. Returns the
 /// tree at `head`, or `None` when it cannot stand there (it is ahead, or the log has a gap).
-pub fn catch_up(conn: &mut DbConn, head: u64) -> QueryResult<Option<Growth>> {
+pub fn catch_up(conn: &mut DbConn, head: u64, key: &LeafKey) -> QueryResult<Option<Growth>> {
     let mut at = size(conn)?;
     if at > head {
         tracing::error!(
@@ -183,7 +180,10 @@ pub fn catch_up(conn: &mut DbConn, head: u64) -> QueryResult<Option<Growth>> {
                 );
                 return Ok(None);
             }
-            if tree.push(leaf(&row.canonical())).is_err() {
+            if tree
+                .push(super::leaf::leaf_hash(key, &row.fields()))
+                .is_err()
+            {
                 return Ok(None);
             }
             at += 1;

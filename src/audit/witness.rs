@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use chrono::NaiveDateTime;
 
 use super::chain;
-use crate::crypto::keys::Ed25519Key;
+use crate::crypto::keys::AuditKeys;
 
 #[derive(Debug, Default)]
 struct Heads {
@@ -42,7 +42,7 @@ impl Witness {
     }
 
     /// Writes the newest head to the witness file if it moved since the last write.
-    pub fn flush(&self, signer: &Ed25519Key, at: NaiveDateTime) -> std::io::Result<()> {
+    pub fn flush(&self, signer: &AuditKeys, at: NaiveDateTime) -> std::io::Result<()> {
         let pending = match self.heads.lock() {
             Ok(heads) => heads.latest.filter(|(seq, _)| *seq > heads.written),
             Err(_) => None,
@@ -50,7 +50,7 @@ impl Witness {
         let Some((seq, hash)) = pending else {
             return Ok(());
         };
-        chain::write_witness(&self.dir, &chain::sign_head(signer, seq, &hash, at))?;
+        chain::write_witness(&self.dir, &chain::sign_head(signer, seq, &hash, at, None))?;
         if let Ok(mut heads) = self.heads.lock() {
             heads.written = heads.written.max(seq);
         }

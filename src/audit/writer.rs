@@ -21,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::{chain, NewEvent};
-use crate::crypto::keys::Ed25519Key;
+use crate::crypto::keys::AuditKeys;
 use crate::db::{self, DatabaseUrl, DbConn};
 
 /// At most this many events in one transaction.
@@ -63,7 +63,7 @@ pub struct AuditWriter {
 impl AuditWriter {
     /// Starts the writer thread, which opens its own connection to `url` when it first needs
     /// one (and again after a failure).
-    pub fn start(url: DatabaseUrl, signer: Arc<Ed25519Key>) -> std::io::Result<Self> {
+    pub fn start(url: DatabaseUrl, signer: Arc<AuditKeys>) -> std::io::Result<Self> {
         let (queue, inbox) = mpsc::channel();
         std::thread::Builder::new()
             .name("audit-writer".to_owned())
@@ -82,7 +82,7 @@ impl AuditWriter {
     }
 }
 
-fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply)>) {
+fn run(url: &DatabaseUrl, signer: &AuditKeys, inbox: &Receiver<(NewEvent, Reply)>) {
     let mut conn: Option<DbConn> = None;
     // The head the writer last committed, while nothing has failed since.
     let mut head = None;
@@ -130,7 +130,7 @@ fn run(url: &DatabaseUrl, signer: &Ed25519Key, inbox: &Receiver<(NewEvent, Reply
 fn commit(
     conn: &mut DbConn,
     events: &[NewEvent],
-    signer: &Ed25519Key,
+    signer: &AuditKeys,
     head: &mut Option<chain::Head>,
 ) -> Result<Vec<chain::Head>, String> {
     let last = head.take();

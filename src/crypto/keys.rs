@@ -43,7 +43,7 @@ pub enum KeyError {
 /// The service's own keys, loaded (or created) once at start.
 pub struct KeyStore {
     pub jwt_dev: Ed25519Key,
-    pub audit: std::sync::Arc<Ed25519Key>,
+    pub audit: std::sync::Arc<AuditKeys>,
     pub field_key: [u8; FIELD_KEY_LEN],
     pub previous_field_keys: Vec<[u8; FIELD_KEY_LEN]>,
     pub index_key: [u8; FIELD_KEY_LEN],
@@ -53,8 +53,61 @@ impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyStore")
             .field("jwt_dev", &self.jwt_dev.key_id)
-            .field("audit", &self.audit.key_id)
+            .field("audit", &self.audit.signing.key_id)
             .finish_non_exhaustive()
+    }
+}
+
+/// The audit log's keys: the Ed25519 key that signs its checkpoints, the key its leaves' salts
+/// come from, and the log's name (the origin line of its checkpoints, and the key's name).
+pub struct AuditKeys {
+    pub signing: Ed25519Key,
+    pub leaf: LeafKey,
+    pub origin: String,
+}
+
+/// The log's name when `SIG_AUDIT_ORIGIN` does not give one.
+pub const DEFAULT_AUDIT_ORIGIN: &str = "sig-register.local/audit";
+
+impl AuditKeys {
+    pub fn public_key(&self) -> &[u8] {
+        self.signing.public_key()
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.signing.key_id
+    }
+}
+
+/// The key the salts of the audit tree's leaves are derived from (see `audit::leaf`): derived
+/// from the blind-index key with its own HKDF label, so every instance sharing the keys
+/// derives the same salts and there is no further key to keep.
+#[derive(Clone)]
+pub struct LeafKey(ring::hmac::Key);
+
+impl std::fmt::Debug for LeafKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LeafKey(..)")
+    }
+}
+
+impl LeafKey {
+    pub fn derive(index_master: &[u8; FIELD_KEY_LEN]) -> Self {
+        use ring::hkdf::{Salt, HKDF_SHA256};
+        let prk = Salt::new(HKDF_SHA256, b"sig-register").extract(index_master);
+        let mut out = [0u8; 32];
+        // 32 bytes is always a valid HKDF-SHA256 output length.
+        if let Ok(okm) = prk.expand(&[b"sig-register audit leaf salt v1"], HKDF_SHA256) {
+            let _ = okm.fill(&mut out);
+        }
+        Self(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &out))
+    }
+
+    /// The seed of one event's salts: `HMAC-SHA256(key, event id)`.
+    pub fn seed(&self, id: &str) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        seed.copy_from_slice(ring::hmac::sign(&self.0, id.as_bytes()).as_ref());
+        seed
     }
 }
 
@@ -85,6 +138,14 @@ impl Ed25519Key {
 }
 
 impl KeyStore {
+    /// Names the audit log (its checkpoints' origin); before the keys are shared.
+    pub fn with_audit_origin(mut self, origin: &str) -> Self {
+        if let Some(audit) = std::sync::Arc::get_mut(&mut self.audit) {
+            origin.clone_into(&mut audit.origin);
+        }
+        self
+    }
+
     /// Loads the keys from `dir`, creating the directory (0700) and any missing key (0600).
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         ensure_dir(dir)?;
@@ -117,7 +178,11 @@ impl KeyStore {
         }
         Ok(Self {
             jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
-            audit: std::sync::Arc::new(Ed25519Key::from_pkcs8(audit, &audit_path)?),
+            audit: std::sync::Arc::new(AuditKeys {
+                signing: Ed25519Key::from_pkcs8(audit, &audit_path)?,
+                leaf: LeafKey::derive(&index_key),
+                origin: DEFAULT_AUDIT_ORIGIN.to_owned(),
+            }),
             field_key,
             previous_field_keys,
             index_key,
@@ -205,6 +270,17 @@ fn read_private(path: &Path) -> Result<Vec<u8>, KeyError> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(io_error(path))?;
     Ok(bytes)
+}
+
+/// The bytes of lowercase or uppercase hex text; `None` unless it is whole bytes of hex digits.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -56,6 +56,8 @@ diesel::table! {
         at -> Timestamp,
         signature -> Binary,
         key_id -> Text,
+        root -> Nullable<Binary>,
+        note -> Nullable<Text>,
     }
 }
 

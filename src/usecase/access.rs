@@ -4,12 +4,16 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::audit::{query, Action};
+use crate::audit::extract::{VerifiableExtract, VerifiableItem, VERIFIABLE_FORMAT};
+use crate::audit::{leaf, query, tree, Action};
 use crate::authz::{AgencyFacts, Context};
 use crate::clock::{rfc3339, rfc3339_naive};
+use crate::crypto::keys::hex;
+use crate::db::{self, DbConn};
 use crate::domain::consent::CATEGORIES;
 use crate::error::UseCaseError;
 use crate::repo::reference as reference_repo;
+use crate::state::StateInner;
 use crate::work::access;
 use crate::work::Unit;
 
@@ -128,6 +132,64 @@ fn log_of(unit: &mut Unit<'_>, slice: &access::CaseSlice) -> Result<AccessLog, U
     Ok(AccessLog {
         case_id: id.to_owned(),
         items,
+    })
+}
+
+/// May the caller have the register extract of case `id` (the verifiable one's
+/// `access_log.read`)? Its event names no case: it discloses who accessed the case, not the
+/// case's data.
+pub fn may_read_log(unit: &mut Unit<'_>, id: &str) -> Result<String, UseCaseError> {
+    let slice = access::load(unit, id)?;
+    unit.require(Action::AccessLogRead, &slice, &Context::default())?;
+    unit.audit.case_ids.clear();
+    Ok(slice.row.id)
+}
+
+/// The verifiable extract of case `id`, after [`may_read_log`]'s event is committed: signs a
+/// checkpoint over the log's head (unless one covers it), then reads the case's events up to
+/// it, each with the family's fields shown and its inclusion proof.
+pub fn verifiable_log(
+    conn: &mut DbConn,
+    state: &StateInner,
+    id: String,
+) -> Result<VerifiableExtract, UseCaseError> {
+    let now = state.clock.now().naive_utc();
+    let checkpoint = state
+        .audit
+        .checkpoint(conn, now)
+        .map_err(|e| UseCaseError::Internal(e.to_string()))?;
+    let Some((checkpoint, note)) = checkpoint.and_then(|c| c.note.clone().map(|note| (c, note)))
+    else {
+        return Err(UseCaseError::Internal(
+            "no signed tree head covers the log's head".to_owned(),
+        ));
+    };
+    let size = u64::try_from(checkpoint.seq).unwrap_or(0);
+    let keys = &state.keys.audit;
+    db::read_tx(conn, |conn| {
+        let rows = query::case_rows(conn, &id, checkpoint.seq)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let seq = u64::try_from(row.seq).unwrap_or(0);
+            let proof = tree::inclusion(conn, seq, size)?.ok_or_else(|| {
+                UseCaseError::Internal("the audit tree lacks a node of a proof".to_owned())
+            })?;
+            let shown = leaf::disclose(&keys.leaf, &row.fields(), &leaf::FAMILY_FIELDS, Some(&id));
+            items.push(VerifiableItem {
+                seq: row.seq,
+                leaf_index: seq - 1,
+                fields: shown.fields,
+                inclusion: proof.iter().map(|hash| hex(hash)).collect(),
+            });
+        }
+        Ok(VerifiableExtract {
+            format: VERIFIABLE_FORMAT.to_owned(),
+            case_id: id.clone(),
+            origin: keys.origin.clone(),
+            tree_size: size,
+            checkpoint: note.clone(),
+            items,
+        })
     })
 }
 

@@ -211,6 +211,11 @@ pub struct CheckpointView {
     /// Ed25519 over `"{seq}\n{hash}\n{at}"`, base64url without padding.
     pub signature: String,
     pub key_id: String,
+    /// The Merkle tree's size the checkpoint signs (its events `1..=seq`).
+    pub tree_size: i64,
+    /// The signed tree head as a C2SP checkpoint note (origin, tree size, base64 root, Ed25519
+    /// note signature); `null` on checkpoints signed before the tree.
+    pub note: Option<String>,
 }
 
 /// The signed checkpoints and the public key that verifies them.
@@ -229,6 +234,8 @@ fn checkpoint_view(c: &chain::Checkpoint) -> CheckpointView {
         at: rfc3339_naive(&c.at),
         signature: URL_SAFE_NO_PAD.encode(&c.signature),
         key_id: c.key_id.clone(),
+        tree_size: c.seq,
+        note: c.note.clone(),
     }
 }
 
@@ -253,6 +260,136 @@ pub fn checkpoints(unit: &mut Unit<'_>) -> Result<CheckpointsView, UseCaseError>
         public_key: URL_SAFE_NO_PAD.encode(public_key),
         key_id,
         items,
+    })
+}
+
+/// The tree size a proof is asked against.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct InclusionQuery {
+    /// The size of the tree (a signed checkpoint's `tree_size`); default: the newest signed
+    /// tree head's.
+    pub tree_size: Option<String>,
+}
+
+/// An event's inclusion proof (RFC 9162 §2.1.3): with the event's leaf, it recomputes the root
+/// of the tree of `tree_size` events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionView {
+    pub seq: i64,
+    pub tree_size: u64,
+    /// `seq - 1`.
+    pub leaf_index: u64,
+    /// Lowercase hex, at most ⌈log₂ tree_size⌉.
+    pub hashes: Vec<String>,
+}
+
+/// The two tree sizes of a consistency proof.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    /// The earlier tree size (≥ 1).
+    pub from: Option<String>,
+    /// The later tree size (≤ the log's).
+    pub to: Option<String>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4): the tree of `to` events extends that of `from`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyView {
+    pub from: u64,
+    pub to: u64,
+    /// Lowercase hex.
+    pub hashes: Vec<String>,
+}
+
+fn size_param(name: &str, text: Option<&str>) -> Result<Option<u64>, UseCaseError> {
+    text.filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                UseCaseError::BadRequest(format!(
+                    "`{name}` must be a whole number of events, 1 or more"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// How many events the stored tree covers, and the newest signed tree head's size.
+fn tree_sizes(conn: &mut DbConn) -> Result<(u64, Option<u64>), UseCaseError> {
+    let stored = crate::audit::tree::size(conn)?;
+    let signed = chain::latest_signed_tree_size(conn)?;
+    Ok((stored, signed))
+}
+
+/// The inclusion proof of event `seq` in the tree of `tree_size` events (role `auditor`).
+pub fn inclusion(
+    unit: &mut Unit<'_>,
+    seq: &str,
+    query: InclusionQuery,
+) -> Result<InclusionView, UseCaseError> {
+    unit.authorize(Action::AuditProofInclusion, Resource::AuditLog)?;
+    let seq = seq
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s >= 1)
+        .ok_or_else(|| UseCaseError::NotFound("no such event".to_owned()))?;
+    let (stored, signed) = tree_sizes(unit.conn)?;
+    let size = match size_param("tree_size", query.tree_size.as_deref())? {
+        Some(size) => size,
+        None => signed.ok_or_else(|| {
+            UseCaseError::BadRequest("no tree head is signed yet: give `tree_size`".to_owned())
+        })?,
+    };
+    if size > stored {
+        return Err(UseCaseError::BadRequest(format!(
+            "`tree_size` {size} is larger than the log ({stored} events)"
+        )));
+    }
+    if seq > size {
+        return Err(UseCaseError::BadRequest(format!(
+            "event {seq} is not in the tree of {size} events"
+        )));
+    }
+    let hashes = crate::audit::tree::inclusion(unit.conn, seq, size)?.ok_or_else(|| {
+        UseCaseError::Internal("the audit tree lacks a node of the proof".to_owned())
+    })?;
+    Ok(InclusionView {
+        seq: seq as i64,
+        tree_size: size,
+        leaf_index: seq - 1,
+        hashes: hashes.iter().map(|h| hash_hex(h)).collect(),
+    })
+}
+
+/// The consistency proof between the trees of `from` and `to` events (role `auditor`).
+pub fn consistency(
+    unit: &mut Unit<'_>,
+    query: ConsistencyQuery,
+) -> Result<ConsistencyView, UseCaseError> {
+    unit.authorize(Action::AuditProofConsistency, Resource::AuditLog)?;
+    let from = size_param("from", query.from.as_deref())?
+        .ok_or_else(|| UseCaseError::BadRequest("`from` is required".to_owned()))?;
+    let (stored, signed) = tree_sizes(unit.conn)?;
+    let to = match size_param("to", query.to.as_deref())? {
+        Some(to) => to,
+        None => signed.unwrap_or(stored),
+    };
+    if to > stored {
+        return Err(UseCaseError::BadRequest(format!(
+            "`to` {to} is larger than the log ({stored} events)"
+        )));
+    }
+    if from > to {
+        return Err(UseCaseError::BadRequest(
+            "`from` must not be larger than `to`".to_owned(),
+        ));
+    }
+    let hashes = crate::audit::tree::consistency(unit.conn, from, to)?.ok_or_else(|| {
+        UseCaseError::Internal("the audit tree lacks a node of the proof".to_owned())
+    })?;
+    Ok(ConsistencyView {
+        from,
+        to,
+        hashes: hashes.iter().map(|h| hash_hex(h)).collect(),
     })
 }
 

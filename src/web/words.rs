@@ -58,7 +58,7 @@ pub fn plan_status(status: &str, agreed_on: Option<&str>) -> String {
 }
 
 /// Every audited action with its words (API.md §10), in the order the log's filter offers them.
-pub const ACTIONS: [(&str, &str); 33] = [
+pub const ACTIONS: [(&str, &str); 35] = [
     ("case.read", "Läste ärende"),
     ("case.list", "Listade ärenden"),
     ("case.create", "Skapade ärende"),
@@ -83,6 +83,11 @@ pub const ACTIONS: [(&str, &str); 33] = [
     ("audit.checkpoints", "Läste kontrollpunkter"),
     ("audit.review.create", "Registrerade logguppföljning"),
     ("audit.review.list", "Läste logguppföljningar"),
+    ("audit.proof.inclusion", "Hämtade bevis för en händelse"),
+    (
+        "audit.proof.consistency",
+        "Hämtade bevis för att loggen bara vuxit",
+    ),
     ("stats.read", "Läste statistik"),
     ("agency.create", "Registrerade verksamhet"),
     ("session.login", "Loggade in"),

@@ -98,7 +98,7 @@ impl Unit<'_> {
     /// The audit log's public key (for checkpoint signatures) and its key id.
     pub fn audit_public_key(&self) -> (Vec<u8>, String) {
         let key = &self.state.keys.audit;
-        (key.public_key().to_vec(), key.key_id.clone())
+        (key.public_key().to_vec(), key.key_id().to_owned())
     }
 
     /// Asks the policy set; a denial becomes 403 `forbidden`.
@@ -321,6 +321,30 @@ where
     blocking(move || {
         let mut conn = state.pool.get()?;
         db::read_tx(&mut conn, |conn: &mut DbConn| then(conn, &state, allowed))
+    })
+    .await?
+}
+
+/// As [`read_then`], but `then` gets the connection outside any transaction and opens its
+/// own: for an answer that first signs the log's head (a write) and then reads against it —
+/// the verifiable extract.
+pub async fn read_then_own<A, T, F, G>(
+    call: Call,
+    success: u16,
+    work: F,
+    then: G,
+) -> Result<T, UseCaseError>
+where
+    A: Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<A, UseCaseError> + Send + 'static,
+    G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, UseCaseError> + Send + 'static,
+{
+    let state = call.state.clone();
+    let allowed = read(call, success, work).await?;
+    blocking(move || {
+        let mut conn = state.pool.get()?;
+        then(&mut conn, &state, allowed)
     })
     .await?
 }

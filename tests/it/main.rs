@@ -15,6 +15,7 @@ mod keys;
 mod ops;
 mod plans;
 mod policies;
+mod proofs;
 mod reference;
 mod retention;
 mod reviews;

@@ -301,6 +301,20 @@ fn upgrade_keeps_rows<C>(
         sig_register::audit::tree::size(&mut after).expect("tree"),
         4
     );
+    // A checkpoint signed now is a signed tree head over all four.
+    let head = db::write_tx(&mut after, |c| {
+        chain::checkpoint_head(c, &keys.audit, event(4).at)
+    })
+    .expect("a checkpoint")
+    .expect("a head");
+    let note = head.note.expect("a tree head note");
+    let opened = sig_register::audit::note::open_checkpoint(
+        &note,
+        &keys.audit.origin,
+        keys.audit.public_key(),
+    )
+    .expect("it verifies");
+    assert_eq!(opened.size, 4);
     assert!(
         diesel::sql_query("UPDATE audit_events SET reason = 'x' WHERE seq = 1")
             .execute(&mut after)
@@ -375,7 +389,7 @@ fn sqlite_upgrades_keep_every_row() {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
         .expect("pragma");
-    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 6);
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 7);
 }
 
 #[test]
@@ -389,6 +403,6 @@ fn postgres_upgrades_keep_every_row() {
         "migrations/postgres",
         "'\\x0102'::bytea",
         &DatabaseUrl::Postgres(url.clone()),
-        6,
+        7,
     );
 }

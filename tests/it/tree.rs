@@ -7,6 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use sig_register::audit::chain::EventRow;
+use sig_register::audit::leaf;
 use sig_register::audit::merkle::{self, MemoryTree};
 use sig_register::audit::tree;
 use sig_register::auth::Role;
@@ -26,7 +27,7 @@ fn recomputed(app: &TestApp) -> (MemoryTree, u64) {
     let mut tree = MemoryTree::default();
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(row.seq as usize, i + 1, "gapless");
-        tree.push(tree::leaf(&row.canonical()));
+        tree.push(leaf::leaf_hash(&app.state().keys.audit.leaf, &row.fields()));
     }
     let size = tree.size();
     (tree, size)

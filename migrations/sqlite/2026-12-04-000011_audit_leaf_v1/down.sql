@@ -1,0 +1,2 @@
+ALTER TABLE audit_checkpoints DROP COLUMN note;
+ALTER TABLE audit_checkpoints DROP COLUMN root;

@@ -250,13 +250,24 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
     let bytes = generate(&url, &keys, count);
     let generated = started.elapsed();
 
+    // Start-up (which catches the tree up: the log was generated without it) and the console.
+    let (first, whole, fresh) = console(&url, &dir.path().join("data"), count);
+    println!(
+        "{label}: /granskning's verification of {count} events: the first view waits {:.2} s \
+         (then shows the previous result, or \"kontrolleras just nu\"), the background \
+         verification finishes after {:.2} s, a view while it is fresh takes {:.3} ms",
+        first.as_secs_f64(),
+        whole.as_secs_f64(),
+        fresh.as_secs_f64() * 1e3
+    );
+
     let mut conn = url.connect().unwrap();
     let mut helper = url.connect().unwrap();
     // As `audit verify` runs: the upper half on a second connection. One connection alone too.
     let mut verify = |helper: Option<&mut db::DbConn>| {
         let started = Instant::now();
         let report = conn
-            .transaction(|c| chain::verify_with(c, helper, keys.audit.public_key(), None))
+            .transaction(|c| chain::verify_with(c, helper, &keys.audit, None))
             .unwrap();
         assert!(report.ok(), "{report:?}");
         assert_eq!(report.events_verified as u64, count);
@@ -264,6 +275,7 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
     };
     let alone = verify(None);
     let verified = verify(Some(&mut helper));
+    incremental(label, &mut conn, &mut helper, &keys, count, verified);
     let rate = count as f64 / verified.as_secs_f64();
     let mb_s = bytes as f64 / verified.as_secs_f64() / 1e6;
     let mb_s_alone = bytes as f64 / alone.as_secs_f64() / 1e6;
@@ -318,16 +330,6 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
         }
     };
 
-    let (first, whole, fresh) = console(&url, &dir.path().join("data"), count);
-    println!(
-        "{label}: /granskning's verification of {count} events: the first view waits {:.2} s \
-         (then shows the previous result, or \"kontrolleras just nu\"), the background \
-         verification finishes after {:.2} s, a view while it is fresh takes {:.3} ms",
-        first.as_secs_f64(),
-        whole.as_secs_f64(),
-        fresh.as_secs_f64() * 1e3
-    );
-
     // The reviews page's sampling helper: the distinct people of the last year.
     let started = Instant::now();
     let users = sig_register::repo::reviews::active_users(&mut conn, start()).unwrap();
@@ -372,6 +374,46 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         found / SEARCHES,
+    );
+}
+
+/// `audit verify --incremental` after 10,000 new events on the generated log, beside the full
+/// verification's time (`full`) on the same log.
+fn incremental(
+    label: &str,
+    conn: &mut db::DbConn,
+    helper: &mut db::DbConn,
+    keys: &KeyStore,
+    count: u64,
+    full: Duration,
+) {
+    let report = conn
+        .transaction(|c| chain::verify_with(c, Some(helper), &keys.audit, None))
+        .unwrap();
+    db::write_tx(conn, |c| {
+        sig_register::audit::verify::record(c, &keys.audit, &report, start())
+    })
+    .unwrap();
+    let mut rng = Rng(99);
+    for chunk in 0..20u64 {
+        let events: Vec<NewEvent> = (0..500u64)
+            .map(|i| event(count + chunk * 500 + i, count, &mut rng))
+            .collect();
+        db::write_tx(conn, |c| chain::append_all(c, &events, &keys.audit)).unwrap();
+    }
+    let started = Instant::now();
+    let report = conn
+        .transaction(|c| sig_register::audit::verify::verify_incremental(c, &keys.audit, None))
+        .unwrap();
+    let took = started.elapsed();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.events_verified, 10_000);
+    println!(
+        "{label}: incremental verification of 10,000 new events on a {count}-event log: {:.3} s = \
+         {:.1} % of the full verification ({:.2} s)",
+        took.as_secs_f64(),
+        took.as_secs_f64() / full.as_secs_f64() * 100.0,
+        full.as_secs_f64()
     );
 }
 

@@ -51,9 +51,15 @@ enum RetentionCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify the chain and the checkpoints: exit 0 when intact, 1 when tampered (naming the
-    /// first bad sequence number and why), 2 when the log could not be read.
-    Verify,
+    /// Verify the chain, the tree and the checkpoints: exit 0 when intact, 1 when tampered
+    /// (naming the first bad sequence number and why), 2 when the log could not be read.
+    Verify {
+        /// Only what is new since the last recorded verification: the events after it, a
+        /// consistency proof from its tree to the head, the checkpoints signed since. Without
+        /// it, every event is read again.
+        #[arg(long)]
+        incremental: bool,
+    },
     /// Write audit events to stdout, oldest first.
     Export {
         /// Events at or after this RFC 3339 time.
@@ -89,7 +95,9 @@ fn main() -> ExitCode {
         Command::Serve => server::serve(cli.config),
         Command::Migrate => cli::migrate(&cli.config),
         Command::Token(args) => cli::token(&cli.config, &args),
-        Command::Audit(AuditCommand::Verify) => return cli::audit_verify(&cli.config),
+        Command::Audit(AuditCommand::Verify { incremental }) => {
+            return cli::audit_verify(&cli.config, incremental)
+        }
         Command::Audit(AuditCommand::VerifyExtract { file, public_key }) => {
             return cli::audit_verify_extract(&file, &public_key)
         }

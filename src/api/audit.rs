@@ -13,7 +13,7 @@ use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::usecase::audit::{
     self, AnomaliesView, AnomalyQuery, CheckpointsView, ConsistencyQuery, ConsistencyView,
-    EventPage, EventsQuery, InclusionQuery, InclusionView, VerificationView,
+    EventPage, EventsQuery, InclusionQuery, InclusionView, VerificationView, VerifyQuery,
 };
 use crate::usecase::reviews::{self, NewReview, ReviewView, ReviewsQuery};
 use crate::usecase::Items;
@@ -117,13 +117,19 @@ pub fn export_stream(
 /// Verifies the chain and its checkpoints (role `auditor`).
 #[utoipa::path(
     tag = "audit",
+    params(VerifyQuery),
     responses((status = 200, description = "The verification report", body = VerificationView))
 )]
 #[get("/audit/verify")]
-pub async fn verify(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
+pub async fn verify(
+    req: HttpRequest,
+    actor: Actor,
+    query: web::Query<VerifyQuery>,
+) -> Result<HttpResponse, UseCaseError> {
     let call = call(&req, actor)?;
-    let report = work::read_then(call, 200, audit::may_verify, |conn, state, ()| {
-        audit::verify(conn, state)
+    let incremental = query.incremental.unwrap_or(false);
+    let report = work::read_then(call, 200, audit::may_verify, move |conn, state, ()| {
+        audit::verify(conn, state, incremental)
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))

@@ -427,6 +427,14 @@ impl Growth {
         Ok(())
     }
 
+    /// Its border's nodes, in border order.
+    pub fn border_nodes(&self) -> Vec<(u32, u64, Hash)> {
+        border(self.size)
+            .into_iter()
+            .filter_map(|at| self.known.get(&at).map(|hash| (at.0, at.1, *hash)))
+            .collect()
+    }
+
     /// How many nodes it holds (its border's).
     pub fn held(&self) -> usize {
         self.known.len()

@@ -23,6 +23,7 @@ pub mod query;
 mod row;
 pub mod scan;
 pub mod tree;
+pub mod verify;
 pub mod witness;
 pub mod writer;
 

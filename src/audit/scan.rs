@@ -12,6 +12,7 @@ use diesel::row::{Field, Row};
 use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
 
 use super::{case_set, chain_hash, write_canonical, CanonicalFields};
+use crate::crypto::keys::LeafKey;
 use crate::db::{MultiBackend, MultiRawValue};
 
 /// The SQL types of `audit_events`' columns in table order (its default select): a column added
@@ -52,6 +53,17 @@ pub struct CheckedEvent {
     /// The case ids the event names, sorted and without repeats, as the case index must hold
     /// them; `None` when the stored `case_ids` is not a JSON list of strings.
     pub case_ids: Option<Vec<String>>,
+    /// The tree's leaf hash of the stored fields, when read under [`with_leaf_key`].
+    pub leaf: Option<[u8; 32]>,
+}
+
+/// Runs `read` with the leaf key set for this thread: the events it reads carry their leaf
+/// hashes (a row is decoded inside diesel's loader, which takes no arguments).
+pub fn with_leaf_key<R>(key: &LeafKey, read: impl FnOnce() -> R) -> R {
+    LEAF_KEY.with_borrow_mut(|slot| *slot = Some(key.clone()));
+    let result = read();
+    LEAF_KEY.with_borrow_mut(|slot| *slot = None);
+    result
 }
 
 /// `case_ids` as stored (a JSON list), as the case index must hold them ([`case_set`]).
@@ -72,6 +84,8 @@ thread_local! {
     /// The texts of the row being read and its canonical encoding, reused row after row.
     static BUFFERS: RefCell<(String, Vec<u8>)> =
         RefCell::new((String::with_capacity(1024), Vec::with_capacity(1024)));
+    /// The leaf key of [`with_leaf_key`], while it runs.
+    static LEAF_KEY: RefCell<Option<LeafKey>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with the raw value of column `idx` (`None` for NULL).
@@ -145,28 +159,28 @@ impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
             let get = |idx: usize| spans[idx].and_then(|(start, end)| text.get(start..end));
             let required = |idx: usize, column: &str| not_null(get(idx), column);
             encoded.clear();
-            write_canonical(
-                encoded,
-                &CanonicalFields {
-                    seq,
-                    id: required(1, "id")?,
-                    at: &at,
-                    actor_sub: get(3),
-                    actor_name: get(4),
-                    actor_agency: get(5),
-                    actor_roles_json: get(6),
-                    action: required(7, "action")?,
-                    outcome: required(8, "outcome")?,
-                    status,
-                    case_ids_json: required(10, "case_ids")?,
-                    categories_json: required(11, "categories")?,
-                    consent_id: get(12),
-                    reason: required(13, "reason")?,
-                    request_id: get(14),
-                    method: get(15),
-                    path: get(16),
-                },
-            );
+            let fields = CanonicalFields {
+                seq,
+                id: required(1, "id")?,
+                at: &at,
+                actor_sub: get(3),
+                actor_name: get(4),
+                actor_agency: get(5),
+                actor_roles_json: get(6),
+                action: required(7, "action")?,
+                outcome: required(8, "outcome")?,
+                status,
+                case_ids_json: required(10, "case_ids")?,
+                categories_json: required(11, "categories")?,
+                consent_id: get(12),
+                reason: required(13, "reason")?,
+                request_id: get(14),
+                method: get(15),
+                path: get(16),
+            };
+            write_canonical(encoded, &fields);
+            let leaf = LEAF_KEY
+                .with_borrow(|key| key.as_ref().map(|key| super::leaf::leaf_hash(key, &fields)));
             let content_hash = with_value(row, 17, |value| {
                 let mut value = not_null(value, "prev_hash")?;
                 Ok(chain_hash(blob_bytes(&mut value), encoded))
@@ -177,6 +191,7 @@ impl FromSqlRow<EventSql, MultiBackend> for CheckedEvent {
                 hash: with_value(row, 18, stored32)?,
                 content_hash,
                 case_ids: case_id_set(required(10, "case_ids")?),
+                leaf,
             })
         })
     }

@@ -81,6 +81,57 @@ pub fn growth(conn: &mut DbConn, size: u64) -> QueryResult<Option<Growth>> {
     Ok(border_of(size, found))
 }
 
+/// The stored tree's border at `size` (however far the tree reaches beyond it), ready to grow
+/// from there: where a verification of the log's upper part starts. `None` when a border node
+/// is missing.
+pub fn border_at(conn: &mut DbConn, size: u64) -> QueryResult<Option<Growth>> {
+    let wanted = merkle::border(size);
+    let found = crate::on_backend!(conn, |c| load_nodes!(c, wanted.iter().copied()))?;
+    let nodes: Vec<Node> = found.into_iter().filter_map(to_node).collect();
+    let border: Vec<Node> = wanted
+        .iter()
+        .filter_map(|want| nodes.iter().find(|(l, i, _)| (*l, *i) == *want).copied())
+        .collect();
+    Ok((border.len() == wanted.len()).then(|| Growth::new(size, border)))
+}
+
+/// The stored nodes that leaves `first..=last` (0-based) complete, by `(level, index)`.
+pub fn completed_by(
+    conn: &mut DbConn,
+    first: u64,
+    last: u64,
+) -> QueryResult<std::collections::HashMap<(u32, u64), Hash>> {
+    // Node (l, i) is completed by leaf (i + 1)·2^l − 1.
+    let mut ranges = Vec::new();
+    for level in 0..64u32 {
+        let lo = (first + 1).div_ceil(1 << level).saturating_sub(1);
+        let Some(hi) = ((last + 1) >> level).checked_sub(1) else {
+            break;
+        };
+        if lo <= hi {
+            ranges.push((level, lo, hi));
+        }
+    }
+    let found = crate::on_backend!(conn, |c| {
+        let mut query = audit_tree::table
+            .select((audit_tree::level, audit_tree::idx, audit_tree::hash))
+            .into_boxed();
+        for (level, lo, hi) in &ranges {
+            query = query.or_filter(
+                audit_tree::level
+                    .eq(*level as i32)
+                    .and(audit_tree::idx.between(*lo as i64, *hi as i64)),
+            );
+        }
+        query.load::<(i32, i64, Vec<u8>)>(c)
+    })?;
+    Ok(found
+        .into_iter()
+        .filter_map(to_node)
+        .map(|(level, index, hash)| ((level, index), hash))
+        .collect())
+}
+
 /// As [`growth`], on a PostgreSQL connection of its own.
 pub fn growth_pg(conn: &mut diesel::PgConnection, size: u64) -> QueryResult<Option<Growth>> {
     let coords = coords(size);

@@ -101,6 +101,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_verified (tree_size) {
+        tree_size -> BigInt,
+        root -> Binary,
+        chain_hash -> Binary,
+        at -> Timestamp,
+        full_read -> Bool,
+        signature -> Binary,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Text,
         area -> Text,
@@ -242,6 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     audit_reviews,
     audit_tree,
+    audit_verified,
     cases,
     guardians,
     consents,

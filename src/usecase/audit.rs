@@ -162,6 +162,17 @@ pub struct VerificationView {
     pub checkpoints_verified: i64,
     pub head: Option<HeadView>,
     pub failure: Option<FailureView>,
+    /// With `incremental=true`: the log's size verified before, where this verification
+    /// started (`events_verified` then counts the events after it); `null` for a full one.
+    pub since: Option<i64>,
+}
+
+/// How much to verify.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct VerifyQuery {
+    /// `true`: only what is new since the last recorded verification (the events after it, a
+    /// consistency proof from its tree to the head, the checkpoints since). Default: all.
+    pub incremental: Option<bool>,
 }
 
 impl From<&chain::Verification> for VerificationView {
@@ -178,6 +189,7 @@ impl From<&chain::Verification> for VerificationView {
                 seq: *seq,
                 reason: reason.clone(),
             }),
+            since: report.since,
         }
     }
 }
@@ -192,11 +204,38 @@ pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), UseCaseError> {
 /// snapshot, writers are not held up meanwhile); a second connection, when one is free at
 /// once, verifies half of the log beside it. Run after [`may_verify`]'s event is committed,
 /// so the report includes it.
-pub fn verify(conn: &mut DbConn, state: &StateInner) -> Result<VerificationView, UseCaseError> {
-    let mut helper = state.pool.try_get();
+///
+/// A verification that finds the log intact is recorded, signed, for the next incremental one
+/// (on a connection of its own: this one reads a snapshot).
+pub fn verify(
+    conn: &mut DbConn,
+    state: &StateInner,
+    incremental: bool,
+) -> Result<VerificationView, UseCaseError> {
     let witness = chain::read_witness(&state.config.data_dir).map_err(UseCaseError::Internal)?;
-    let public_key = state.keys.audit.public_key();
-    let report = chain::verify_with(conn, helper.as_deref_mut(), public_key, witness.as_ref())?;
+    let keys = &state.keys.audit;
+    let report = if incremental {
+        crate::audit::verify::verify_incremental(conn, keys, witness.as_ref())?
+    } else {
+        let mut helper = state.pool.try_get();
+        chain::verify_with(conn, helper.as_deref_mut(), keys, witness.as_ref())?
+    };
+    if report.ok() {
+        let at = crate::audit::to_micros(state.clock.now());
+        let recorded = state
+            .pool
+            .get()
+            .map_err(UseCaseError::from)
+            .and_then(|mut w| {
+                crate::db::write_tx(&mut w, |c| {
+                    crate::audit::verify::record(c, keys, &report, at)
+                })
+                .map_err(UseCaseError::from)
+            });
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "the verification could not be recorded for the next incremental one");
+        }
+    }
     Ok(VerificationView::from(&report))
 }
 
@@ -481,7 +520,9 @@ pub async fn newest_verification(state: crate::state::AppState) -> (Option<Verif
                 .pool
                 .get()
                 .map_err(UseCaseError::from)
-                .and_then(|mut conn| crate::db::read_tx(&mut conn, |conn| verify(conn, &runner)));
+                .and_then(|mut conn| {
+                    crate::db::read_tx(&mut conn, |conn| verify(conn, &runner, false))
+                });
             match report {
                 Ok(report) => runner.verifications.set(Verified {
                     finished: std::time::Instant::now(),

@@ -3,6 +3,7 @@
 //! extract, checked offline by `sig-register audit verify-extract` in an empty directory.
 
 use base64::Engine as _;
+use diesel::connection::SimpleConnection;
 use serde_json::Value;
 
 use sig_register::audit::{merkle, note};
@@ -332,7 +333,144 @@ async fn a_verifiable_extract_verifies_offline_and_refuses_a_change(backend: Bac
         .assert_problem(400, "bad_request");
 }
 
+async fn verify_api(app: &TestApp, incremental: bool) -> Value {
+    let path = if incremental {
+        "/api/v1/audit/verify?incremental=true"
+    } else {
+        "/api/v1/audit/verify"
+    };
+    let response = app.get(path, Some(&auditor(app))).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json()
+}
+
+async fn an_incremental_verification_reads_only_what_is_new(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    for _ in 0..20 {
+        app.get("/api/v1/areas", None).await;
+    }
+    sign_head(&app);
+    // With no verification recorded, an incremental one is a full one.
+    let first = verify_api(&app, true).await;
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(first["since"], Value::Null);
+    let verified = first["head"]["seq"].as_i64().unwrap();
+    for _ in 0..7 {
+        app.get("/api/v1/areas", None).await;
+    }
+    sign_head(&app);
+    for _ in 0..3 {
+        app.get("/api/v1/areas", None).await;
+    }
+    let second = verify_api(&app, true).await;
+    assert_eq!(second["ok"], true, "{second}");
+    assert_eq!(second["since"], verified);
+    let head = second["head"]["seq"].as_i64().unwrap();
+    assert_eq!(
+        second["events_verified"],
+        head - verified,
+        "only the new events"
+    );
+    assert_eq!(
+        second["checkpoints_verified"], 1,
+        "only the checkpoint signed since"
+    );
+    // The full verification reads everything, and agrees.
+    let full = verify_api(&app, false).await;
+    assert_eq!(
+        (full["ok"].clone(), full["since"].clone()),
+        (Value::Bool(true), Value::Null)
+    );
+    assert!(full["events_verified"].as_i64().unwrap() > head);
+
+    // A new event changed: found.
+    let base = verify_api(&app, true).await["head"]["seq"]
+        .as_i64()
+        .unwrap();
+    for _ in 0..5 {
+        app.get("/api/v1/areas", None).await;
+    }
+    crate::audit::drop_append_only_triggers(&app);
+    conn(&app)
+        .batch_execute(&format!(
+            "UPDATE audit_events SET reason = 'x' WHERE seq = {}",
+            base + 3
+        ))
+        .expect("tamper");
+    let found = verify_api(&app, true).await;
+    assert_eq!(found["ok"], false);
+    assert_eq!(found["failure"]["seq"], base + 3, "{found}");
+    // An event verified before, changed: not read by the incremental verification (it proves
+    // the log only grew); the full one finds it.
+    conn(&app)
+        .batch_execute(&format!(
+            "UPDATE audit_events SET reason = reason WHERE seq = {0}; \
+             UPDATE audit_events SET status = 299 WHERE seq = 4",
+            base + 3
+        ))
+        .expect("tamper");
+    let full = verify_api(&app, false).await;
+    assert_eq!(full["failure"]["seq"], 4, "{full}");
+
+    // The record verified before, changed or its last event cut: refused, with a reason.
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    for _ in 0..6 {
+        app.get("/api/v1/areas", None).await;
+    }
+    let base = verify_api(&app, false).await["head"]["seq"]
+        .as_i64()
+        .unwrap();
+    let unguard = match backend {
+        Backend::Sqlite => "DROP TRIGGER audit_verified_no_update;",
+        Backend::Postgres => "ALTER TABLE audit_verified DISABLE TRIGGER USER;",
+    };
+    conn(&app).batch_execute(unguard).expect("unguarded");
+    conn(&app)
+        .batch_execute(&format!(
+            "UPDATE audit_verified SET tree_size = tree_size + 1 WHERE tree_size = {base}"
+        ))
+        .expect("tamper");
+    let refused = verify_api(&app, true).await;
+    assert_eq!(refused["ok"], false);
+    assert!(
+        refused["failure"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not verify with the audit key"),
+        "{refused}"
+    );
+
+    // From the command line, as a nightly job runs it.
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    for _ in 0..4 {
+        app.get("/api/v1/areas", None).await;
+    }
+    verify_api(&app, false).await;
+    for _ in 0..2 {
+        app.get("/api/v1/areas", None).await;
+    }
+    let dir = app.config.data_dir.parent().unwrap().to_path_buf();
+    let output = cli(
+        &dir,
+        &[
+            ("SIG_DATABASE_URL", app.config.database_url.clone()),
+            ("SIG_DATA_DIR", app.config.data_dir.display().to_string()),
+        ],
+        &["audit", "verify", "--incremental"],
+    );
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(out.contains("since the verification of the first"), "{out}");
+}
+
 on_both_backends!(
     proofs_lead_to_the_signed_heads,
-    a_verifiable_extract_verifies_offline_and_refuses_a_change
+    a_verifiable_extract_verifies_offline_and_refuses_a_change,
+    an_incremental_verification_reads_only_what_is_new
 );

@@ -128,7 +128,79 @@ async fn a_log_without_its_tree_is_caught_up(backend: Backend) {
     assert_eq!(assert_tree_matches(&app), 22);
 }
 
+/// Lets the test change `audit_tree` and `audit_checkpoints` as an attacker with the database
+/// would (the append-only triggers dropped).
+fn unguard(app: &TestApp, backend: Backend) {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER audit_tree_no_update; DROP TRIGGER audit_checkpoints_no_update;"
+        }
+        Backend::Postgres => {
+            "ALTER TABLE audit_tree DISABLE TRIGGER USER; \
+             ALTER TABLE audit_checkpoints DISABLE TRIGGER USER;"
+        }
+    };
+    conn(app).batch_execute(sql).expect("unguarded");
+}
+
+async fn history(app: &TestApp) {
+    for _ in 0..9 {
+        app.get("/api/v1/areas", None).await;
+    }
+    sig_register::jobs::checkpoints::sign_now(app.state()).expect("checkpoint");
+    for _ in 0..4 {
+        app.get("/api/v1/areas", None).await;
+    }
+}
+
+fn failure(app: &TestApp) -> (i64, String) {
+    crate::audit::verify(app)
+        .failure
+        .expect("the tampering is detected")
+}
+
+async fn a_changed_tree_is_detected(backend: Backend) {
+    // A leaf replaced: verification recomputes every leaf from its event.
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    history(&app).await;
+    assert!(crate::audit::verify(&app).ok());
+    unguard(&app, backend);
+    conn(&app)
+        .batch_execute("UPDATE audit_tree SET hash = (SELECT hash FROM audit_tree WHERE level = 0 AND idx = 1) WHERE level = 0 AND idx = 4")
+        .expect("tamper");
+    let (seq, reason) = failure(&app);
+    assert_eq!(seq, 5, "{reason}");
+    assert!(reason.contains("leaf differs"), "{reason}");
+
+    // An interior node replaced (the leaves intact): proofs through it would fail.
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    history(&app).await;
+    unguard(&app, backend);
+    conn(&app)
+        .batch_execute("UPDATE audit_tree SET hash = (SELECT hash FROM audit_tree WHERE level = 0 AND idx = 0) WHERE level = 2 AND idx = 0")
+        .expect("tamper");
+    let (_, reason) = failure(&app);
+    assert!(reason.contains("stored nodes differ"), "{reason}");
+
+    // A signed tree head's root replaced: its note no longer agrees (and re-signing needs the key).
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    history(&app).await;
+    unguard(&app, backend);
+    conn(&app)
+        .batch_execute("UPDATE audit_checkpoints SET root = (SELECT hash FROM audit_tree WHERE level = 0 AND idx = 0)")
+        .expect("tamper");
+    let (_, reason) = failure(&app);
+    assert!(reason.contains("names another size or root"), "{reason}");
+}
+
 on_both_backends!(
     the_tree_grows_with_the_log,
-    a_log_without_its_tree_is_caught_up
+    a_log_without_its_tree_is_caught_up,
+    a_changed_tree_is_detected
 );

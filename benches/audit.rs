@@ -267,7 +267,7 @@ fn bench(label: &str, url: DatabaseUrl, count: u64) {
     let mut verify = |helper: Option<&mut db::DbConn>| {
         let started = Instant::now();
         let report = conn
-            .transaction(|c| chain::verify_with(c, helper, &keys.audit, None))
+            .transaction(|c| sig_register::audit::verify::verify_with(c, helper, &keys.audit, None))
             .unwrap();
         assert!(report.ok(), "{report:?}");
         assert_eq!(report.events_verified as u64, count);
@@ -388,7 +388,9 @@ fn incremental(
     full: Duration,
 ) {
     let report = conn
-        .transaction(|c| chain::verify_with(c, Some(helper), &keys.audit, None))
+        .transaction(|c| {
+            sig_register::audit::verify::verify_with(c, Some(helper), &keys.audit, None)
+        })
         .unwrap();
     db::write_tx(conn, |c| {
         sig_register::audit::verify::record(c, &keys.audit, &report, start())

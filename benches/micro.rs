@@ -132,7 +132,7 @@ fn verify(c: &mut Criterion) {
     group.bench_function("sqlite_20000", |b| {
         b.iter(|| {
             let report = conn
-                .transaction(|c| chain::verify(c, &keys.audit, None))
+                .transaction(|c| sig_register::audit::verify::verify(c, &keys.audit, None))
                 .unwrap();
             assert!(report.ok());
             report
@@ -143,7 +143,14 @@ fn verify(c: &mut Criterion) {
     group.bench_function("sqlite_20000_two_connections", |b| {
         b.iter(|| {
             let report = conn
-                .transaction(|c| chain::verify_with(c, Some(&mut helper), &keys.audit, None))
+                .transaction(|c| {
+                    sig_register::audit::verify::verify_with(
+                        c,
+                        Some(&mut helper),
+                        &keys.audit,
+                        None,
+                    )
+                })
                 .unwrap();
             assert!(report.ok());
             report

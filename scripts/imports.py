@@ -30,7 +30,7 @@ LAYERS = [
     ["usecase", "jobs"],
     ["api", "web", "telemetry"],
     ["openapi", "app"],
-    ["server", "cli"],
+    ["server", "cli", "cosigner"],
 ]
 
 

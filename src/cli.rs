@@ -83,9 +83,41 @@ pub fn audit_verify(config: &Config, incremental: bool) -> ExitCode {
             if incremental {
                 crate::audit::verify::verify_incremental(conn, &keys.audit, witness.as_ref())
             } else {
-                chain::verify_with(conn, Some(&mut helper), &keys.audit, witness.as_ref())
+                crate::audit::verify::verify_with(
+                    conn,
+                    Some(&mut helper),
+                    &keys.audit,
+                    witness.as_ref(),
+                )
             }
         })?;
+        let witnesses = crate::audit::cosign::parse_targets(&config.audit_witnesses)
+            .map_err(|e| anyhow::anyhow!("SIG_AUDIT_WITNESSES: {e}"))?;
+        let cosigned = if witnesses.is_empty() {
+            None
+        } else {
+            Some(crate::audit::cosign::report(&mut conn, &witnesses)?)
+        };
+        let mut report = report;
+        if let Some((size, witness)) = cosigned.as_ref().and_then(|c| c.invalid.clone()) {
+            report.failure.get_or_insert((
+                size,
+                format!("the cosignature by {witness} of the tree head at {size} does not verify"),
+            ));
+        }
+        if let Some(uncosigned) = cosigned.map(|c| c.uncosigned).filter(|u| !u.is_empty()) {
+            let newest: Vec<String> = uncosigned
+                .iter()
+                .rev()
+                .take(5)
+                .map(i64::to_string)
+                .collect();
+            println!(
+                "{} signed tree heads have no witness cosignature (newest: {})",
+                uncosigned.len(),
+                newest.join(", ")
+            );
+        }
         // Intact: recorded (signed) for the next incremental verification.
         let at = crate::audit::to_micros(crate::clock::SystemClock.now());
         crate::db::write_tx(&mut conn, |c| {

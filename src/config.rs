@@ -50,6 +50,12 @@ pub struct Config {
     )]
     pub audit_origin: String,
 
+    /// Outside witnesses that cosign the audit log's signed tree heads: comma-separated
+    /// `URL VKEY` pairs (each witness's submission prefix and its verifier key, as
+    /// `sig-register witness key` prints it). Empty: none.
+    #[arg(long, env = "SIG_AUDIT_WITNESSES", default_value = "", global = true)]
+    pub audit_witnesses: String,
+
     /// Cedar schema and policies.
     #[arg(
         long,
@@ -271,6 +277,7 @@ impl Config {
             bind: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("./data"),
             audit_origin: crate::crypto::keys::DEFAULT_AUDIT_ORIGIN.to_owned(),
+            audit_witnesses: String::new(),
             policies_dir: PathBuf::from("./policies"),
             jwt_issuer: "sig-register-dev".to_owned(),
             jwt_audience: "sig-register".to_owned(),

@@ -12,6 +12,7 @@ pub mod authz;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cosigner;
 pub mod crypto;
 pub mod db;
 pub mod domain;

@@ -35,6 +35,44 @@ enum Command {
     /// Development only: fill an empty register with fictitious cases, consents, plans, notes
     /// and three weeks of audit events, to look around in the web interface.
     Demo,
+    /// An outside witness of audit logs (C2SP tlog-witness), for another party to run: it
+    /// cosigns each signed tree head that extends the last one it cosigned, and refuses (and
+    /// records) a rollback or fork.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum WitnessCommand {
+    /// Serve `POST /add-checkpoint` until SIGTERM.
+    Serve {
+        /// Listen address.
+        #[arg(long, env = "SIG_WITNESS_LISTEN", default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The witness's key (created on first start, 0600), its state and its evidence.
+        #[arg(long, env = "SIG_WITNESS_DIR", default_value = "./witness")]
+        dir: std::path::PathBuf,
+        /// The witness's name in its cosignatures, e.g. `arkiv.orebro.se/sig-witness`.
+        #[arg(long, env = "SIG_WITNESS_NAME")]
+        name: String,
+        /// A log to follow: its verifier key (`sig-register audit public-key`). Repeat, or
+        /// separate with commas.
+        #[arg(
+            long = "log-key",
+            env = "SIG_WITNESS_LOG_KEYS",
+            value_delimiter = ',',
+            required = true
+        )]
+        logs: Vec<String>,
+    },
+    /// Print the witness's verifier key (creating its key on first use), for the log's
+    /// `SIG_AUDIT_WITNESSES`.
+    Key {
+        #[arg(long, env = "SIG_WITNESS_DIR", default_value = "./witness")]
+        dir: std::path::PathBuf,
+        #[arg(long, env = "SIG_WITNESS_NAME")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +147,20 @@ fn main() -> ExitCode {
             cli::retention_run(cli.config, dry_run)
         }
         Command::Demo => cli::demo(cli.config),
+        Command::Witness(WitnessCommand::Serve {
+            listen,
+            dir,
+            name,
+            logs,
+        }) => sig_register::cosigner::serve(sig_register::cosigner::WitnessSettings {
+            listen,
+            dir,
+            name,
+            logs,
+        }),
+        Command::Witness(WitnessCommand::Key { dir, name }) => {
+            sig_register::cosigner::verifier_key(&dir, &name).map(|key| println!("{key}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,5 +168,14 @@ fn main() -> ExitCode {
             eprintln!("sig-register: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

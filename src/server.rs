@@ -57,6 +57,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         Ok(None) => {}
         Err(error) => tracing::error!(%error, "no audit checkpoint at shutdown"),
     }
+    jobs::cosign::submit_all(&at_shutdown);
     tracing::info!("sig-register stopped");
     Ok(())
 }
@@ -125,7 +126,9 @@ async fn keep_audit_witnessed(state: web::Data<AppState>) {
         let state = state.clone();
         let result = web::block(move || {
             if checkpoint_due {
-                jobs::checkpoints::sign_now(&state).map(|_| ())
+                let signed = jobs::checkpoints::sign_now(&state).map(|_| ());
+                jobs::cosign::submit_all(&state);
+                signed
             } else {
                 jobs::checkpoints::refresh_witness(&state).map_err(|e| {
                     jobs::checkpoints::Error::Checkpoint(

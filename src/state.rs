@@ -32,6 +32,8 @@ pub enum StartError {
     Thread(std::io::Error),
     #[error("bringing the audit tree up to the log: {0}")]
     AuditTree(String),
+    #[error("SIG_AUDIT_WITNESSES: {0}")]
+    Witnesses(String),
 }
 
 #[derive(Debug)]
@@ -56,6 +58,8 @@ pub struct StateInner {
     pub read_slots: tokio::sync::Semaphore,
     /// The auditor's console's newest verification of the chain.
     pub verifications: crate::audit::latest::LatestVerification,
+    /// The outside witnesses the signed tree heads are submitted to.
+    pub witnesses: Vec<crate::audit::cosign::WitnessTarget>,
 }
 
 /// Cheap to clone: one `Arc`.
@@ -77,6 +81,8 @@ impl AppState {
         let keys =
             KeyStore::load_or_create(&config.data_dir)?.with_audit_origin(&config.audit_origin);
         let policies = PolicyEngine::load(&config.policies_dir)?;
+        let witnesses = crate::audit::cosign::parse_targets(&config.audit_witnesses)
+            .map_err(StartError::Witnesses)?;
         let mut auth = Authenticator::new(
             &keys,
             config.jwks_file.as_deref(),
@@ -131,6 +137,7 @@ impl AppState {
             agencies: Default::default(),
             read_slots: tokio::sync::Semaphore::new(read_slots),
             verifications: Default::default(),
+            witnesses,
         })))
     }
 }

@@ -11,7 +11,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use super::verify::{verify, verify_split, verify_with, Verification};
 use super::{chain_hash, checkpoint_message, NewEvent};
 use crate::crypto::keys::{hex, AuditKeys};
 use crate::db::schema::{audit_checkpoints, audit_event_cases, audit_events};

@@ -12,6 +12,7 @@
 
 mod batch_pg;
 pub mod chain;
+pub mod cosign;
 pub mod export;
 pub mod extract;
 pub mod latest;

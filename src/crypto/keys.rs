@@ -196,6 +196,17 @@ fn key_bytes(bytes: Vec<u8>, path: &Path) -> Result<[u8; FIELD_KEY_LEN], KeyErro
         .map_err(|_| KeyError::Invalid(path.to_owned()))
 }
 
+/// An Ed25519 key of its own at `path` (0600, its directory 0700), created on first use: an
+/// outside witness's.
+pub fn load_or_create_ed25519(path: &Path) -> Result<Ed25519Key, KeyError> {
+    if let Some(dir) = path.parent() {
+        ensure_dir(dir)?;
+    }
+    let rng = SystemRandom::new();
+    let pkcs8 = load_or_create_file(path, || new_ed25519(&rng))?;
+    Ed25519Key::from_pkcs8(pkcs8, path)
+}
+
 fn new_ed25519(rng: &SystemRandom) -> Result<Vec<u8>, KeyError> {
     Ed25519KeyPair::generate_pkcs8(rng)
         .map(|doc| doc.as_ref().to_vec())

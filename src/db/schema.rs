@@ -101,6 +101,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_cosignatures (witness, tree_size) {
+        witness -> Text,
+        tree_size -> BigInt,
+        line -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_verified (tree_size) {
         tree_size -> BigInt,
         root -> Binary,
@@ -251,6 +260,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_event_cases,
     audit_checkpoints,
+    audit_cosignatures,
     audit_reviews,
     audit_tree,
     audit_verified,

@@ -3,5 +3,6 @@
 //! ([`crate::audit::log::AuditLog`]).
 
 pub mod checkpoints;
+pub mod cosign;
 pub mod demo;
 pub mod retention;

@@ -165,6 +165,9 @@ pub struct VerificationView {
     /// With `incremental=true`: the log's size verified before, where this verification
     /// started (`events_verified` then counts the events after it); `null` for a full one.
     pub since: Option<i64>,
+    /// With outside witnesses configured (`SIG_AUDIT_WITNESSES`): the signed tree heads (their
+    /// `tree_size`) that no witness has cosigned yet, oldest first; `null` without witnesses.
+    pub uncosigned: Option<Vec<i64>>,
 }
 
 /// How much to verify.
@@ -175,8 +178,8 @@ pub struct VerifyQuery {
     pub incremental: Option<bool>,
 }
 
-impl From<&chain::Verification> for VerificationView {
-    fn from(report: &chain::Verification) -> Self {
+impl From<&crate::audit::verify::Verification> for VerificationView {
+    fn from(report: &crate::audit::verify::Verification) -> Self {
         Self {
             ok: report.ok(),
             events_verified: report.events_verified,
@@ -190,6 +193,7 @@ impl From<&chain::Verification> for VerificationView {
                 reason: reason.clone(),
             }),
             since: report.since,
+            uncosigned: None,
         }
     }
 }
@@ -218,9 +222,23 @@ pub fn verify(
         crate::audit::verify::verify_incremental(conn, keys, witness.as_ref())?
     } else {
         let mut helper = state.pool.try_get();
-        chain::verify_with(conn, helper.as_deref_mut(), keys, witness.as_ref())?
+        crate::audit::verify::verify_with(conn, helper.as_deref_mut(), keys, witness.as_ref())?
     };
-    if report.ok() {
+    let mut view = VerificationView::from(&report);
+    if !state.witnesses.is_empty() {
+        let cosigned = crate::audit::cosign::report(conn, &state.witnesses)?;
+        if let Some((size, witness)) = cosigned.invalid {
+            view.ok = false;
+            view.failure.get_or_insert(FailureView {
+                seq: size,
+                reason: format!(
+                    "the cosignature by {witness} of the tree head at {size} does not verify"
+                ),
+            });
+        }
+        view.uncosigned = Some(cosigned.uncosigned);
+    }
+    if view.ok {
         let at = crate::audit::to_micros(state.clock.now());
         let recorded = state
             .pool
@@ -236,7 +254,7 @@ pub fn verify(
             tracing::warn!(%error, "the verification could not be recorded for the next incremental one");
         }
     }
-    Ok(VerificationView::from(&report))
+    Ok(view)
 }
 
 /// A signed checkpoint.

@@ -42,10 +42,11 @@ fn auditor(app: &TestApp) -> String {
 
 /// Verifies the log on one connection, and again split at every point between two connections
 /// (as `audit verify` splits a large log): every split must find exactly what one pass finds.
-pub fn verify(app: &TestApp) -> chain::Verification {
+pub fn verify(app: &TestApp) -> sig_register::audit::verify::Verification {
     let witness = chain::read_witness(&app.config.data_dir).expect("witness readable");
     let key = &app.state().keys.audit;
-    let report = chain::verify(&mut conn(app), key, witness.as_ref()).expect("verify runs");
+    let report = sig_register::audit::verify::verify(&mut conn(app), key, witness.as_ref())
+        .expect("verify runs");
     let head = report.head.as_ref().map_or(0, |(seq, _)| *seq);
     let mut helper = conn(app);
     // The split falls after `from / 2`; a tampered log may be longer than its verified head.
@@ -56,7 +57,7 @@ pub fn verify(app: &TestApp) -> chain::Verification {
         vec![2, 3, head, head + 1, 2 * head - 1, 2 * head, 2 * head + 1]
     };
     for from in splits {
-        let split = chain::verify_split(
+        let split = sig_register::audit::verify::verify_split(
             &mut conn(app),
             Some(&mut helper),
             key,

@@ -27,3 +27,4 @@ mod web;
 mod web_audit;
 mod web_plan;
 mod web_stats;
+mod witnesses;

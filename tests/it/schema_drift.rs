@@ -293,7 +293,8 @@ fn upgrade_keeps_rows<C>(
     let mut after = url.connect().expect("connect");
     db::write_tx(&mut after, |c| chain::append(c, &event(3), &keys.audit))
         .expect("an event after the upgrade");
-    let report = chain::verify(&mut after, &keys.audit, None).expect("verify");
+    let report =
+        sig_register::audit::verify::verify(&mut after, &keys.audit, None).expect("verify");
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.events_verified, 4);
     // The tree was caught up with the three old events when the fourth went in.
@@ -389,7 +390,7 @@ fn sqlite_upgrades_keep_every_row() {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy()).expect("open");
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = ON")
         .expect("pragma");
-    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 8);
+    upgrade_keeps_rows(&mut conn, "migrations/sqlite", "X'0102'", &url, 9);
 }
 
 #[test]
@@ -403,6 +404,6 @@ fn postgres_upgrades_keep_every_row() {
         "migrations/postgres",
         "'\\x0102'::bytea",
         &DatabaseUrl::Postgres(url.clone()),
-        8,
+        9,
     );
 }

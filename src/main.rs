@@ -118,7 +118,7 @@ enum AuditCommand {
         file: std::path::PathBuf,
         /// The log's public key: its verifier key (`name+hash+base64`, as `audit public-key`
         /// prints it), the base64 or hex of the raw Ed25519 key, or a file holding one.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         public_key: String,
     },
     /// Print the audit log's verifier key (`origin+hash+base64`), to publish for the families,

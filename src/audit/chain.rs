@@ -93,6 +93,17 @@ pub fn append_all(
     events: &[NewEvent],
     signer: &AuditKeys,
 ) -> QueryResult<Vec<Head>> {
+    append_all_with(conn, events, None, signer)
+}
+
+/// As [`append_all`], with the events' tree leaves made beforehand ([`super::leaf_of`]), off the
+/// chain's one line: the audit writer has the requests' threads make them.
+pub fn append_all_with(
+    conn: &mut DbConn,
+    events: &[NewEvent],
+    leaves: Option<&[merkle::Hash]>,
+    signer: &AuditKeys,
+) -> QueryResult<Vec<Head>> {
     lock_chain(conn)?;
     let head = match head(conn)? {
         Some((seq, hash)) => (seq, hash),
@@ -104,7 +115,7 @@ pub fn append_all(
         Some(growth) => Some(growth),
         None => tree::catch_up(conn, size, &signer.leaf)?,
     };
-    let linked = Linked::after(head, growth, events, signer);
+    let linked = Linked::after(head, growth, events, leaves, signer);
     match &mut *conn {
         // One prepared statement for the three tables, whatever the batch's size.
         DbConn::Postgresql(c) => {
@@ -180,6 +191,17 @@ pub fn append_after(
     events: &[NewEvent],
     signer: &AuditKeys,
 ) -> QueryResult<Option<Vec<Head>>> {
+    append_after_with(conn, head, events, None, signer)
+}
+
+/// As [`append_after`], with the events' leaves made beforehand (see [`append_all_with`]).
+pub fn append_after_with(
+    conn: &mut diesel::PgConnection,
+    head: Head,
+    events: &[NewEvent],
+    leaves: Option<&[merkle::Hash]>,
+    signer: &AuditKeys,
+) -> QueryResult<Option<Vec<Head>>> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if AnsiTransactionManager::transaction_manager_status_mut(conn)
         .transaction_depth()?
@@ -197,7 +219,13 @@ pub fn append_after(
     let Some(growth) = tree::growth_pg(conn, u64::try_from(head.0).unwrap_or(0))? else {
         return Ok(None);
     };
-    let linked = Linked::after((head.0, head.1.to_vec()), Some(growth), events, signer);
+    let linked = Linked::after(
+        (head.0, head.1.to_vec()),
+        Some(growth),
+        events,
+        leaves,
+        signer,
+    );
     let batch =
         super::batch_pg::EventBatch::new(CHAIN_LOCK_KEY, linked.rows, linked.index, &linked.tree);
     match batch.insert(conn) {
@@ -235,6 +263,7 @@ impl Linked {
         (mut seq, mut prev_hash): (i64, Vec<u8>),
         mut growth: Option<merkle::Growth>,
         events: &[NewEvent],
+        leaves: Option<&[merkle::Hash]>,
         signer: &AuditKeys,
     ) -> Self {
         let mut linked = Self {
@@ -244,12 +273,14 @@ impl Linked {
             checkpoints: Vec::new(),
             tree: Vec::new(),
         };
-        for event in events {
+        for (i, event) in events.iter().enumerate() {
             seq += 1;
+            let made = leaves.and_then(|leaves| leaves.get(i)).copied();
             let (body, leaf) = super::with_fields(seq, event, |f| {
                 let mut body = Vec::with_capacity(640);
                 super::write_canonical(&mut body, f);
-                (body, super::leaf::leaf_hash(&signer.leaf, f))
+                let leaf = made.unwrap_or_else(|| super::leaf::leaf_hash(&signer.leaf, f));
+                (body, leaf)
             });
             let hash = chain_hash(&prev_hash, &body);
             if let Some(grown) = growth.as_mut() {

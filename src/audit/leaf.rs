@@ -6,17 +6,20 @@
 //! against it.
 //!
 //! Leaf v1 (what a verifier recomputes):
-//! - `commit(label, salt, value) = SHA-256("sig-register audit field v1" ‖ 0x00 ‖ label ‖ 0x00
-//!   ‖ salt ‖ value)`, where `value` is the field's JSON text exactly as the canonical encoding
-//!   writes it (module [`super`]): `"case.read"`, `200`, `null`, `["identity","plan"]`.
+//! - Field `i` of [`FIELDS`] (from 0) commits as `SHA-256(salt_i ‖ i ‖ value)`: the 16-byte
+//!   salt, the field's number as one byte, and the field's JSON text exactly as the canonical
+//!   encoding writes it (module [`super`]): `"case.read"`, `200`, `null`, `["identity","plan"]`.
 //! - `case_ids` commits to each case id on its own, so an extract can show its one case and
-//!   hide the others: element `k` (from 0) is `commit("case_ids/k", salt, "<id as JSON>")`,
-//!   and the field's value is those element commitments, concatenated.
-//! - `leaf = "sig-register audit leaf v1" ‖ 0x0A ‖ commit(field) for each field of [`FIELDS`], in
-//!   that order`; the tree hashes it as RFC 9162 does (`SHA-256(0x00 ‖ leaf)`).
-//! - Salts are 32 bytes: `SHA-256(seed ‖ label)` with `seed = HMAC-SHA256(leaf key, event id)`.
-//!   The leaf key is derived from the blind-index key (HKDF-SHA256, its own label), so every
-//!   instance sharing the keys derives the same salts and nothing more has to be kept.
+//!   hide the others: element `k` is `SHA-256(salt_{16+k} ‖ 0x80 ‖ "<id as JSON>")`, and the
+//!   field's value is those element commitments, concatenated.
+//! - `leaf = "sig-register audit leaf v1" ‖ 0x0A ‖ the 16 field commitments, in order`; the tree
+//!   hashes it as RFC 9162 does (`SHA-256(0x00 ‖ leaf)`). The event's `seq` is not in the leaf:
+//!   its place in the tree is (leaf index `seq − 1`, bound by every inclusion proof), so the
+//!   leaf can be made before the event's place is known.
+//! - Salts: `seed = HMAC-SHA256(leaf key, event id)`; `SHA-256(seed ‖ p)` for `p` = 0, 1, … (four
+//!   bytes, big-endian) gives salts `2p` (its first 16 bytes) and `2p + 1` (its last 16). The leaf key is
+//!   derived from the blind-index key (HKDF-SHA256, its own label), so every instance sharing
+//!   the keys derives the same salts and nothing more has to be kept.
 
 use std::collections::BTreeMap;
 
@@ -29,10 +32,13 @@ use super::CanonicalFields;
 use crate::crypto::keys::{hex, LeafKey};
 
 const LEAF_PREFIX: &[u8] = b"sig-register audit leaf v1\n";
-const FIELD_PREFIX: &[u8] = b"sig-register audit field v1\0";
+const ELEMENT_TAG: u8 = 0x80;
+/// The number of `case_ids` among [`FIELDS`].
+const CASE_IDS: usize = 10;
+/// A salt.
+pub type Salt = [u8; 16];
 /// The fields a leaf commits to, in order.
-pub const FIELDS: [&str; 17] = [
-    "seq",
+pub const FIELDS: [&str; 16] = [
     "id",
     "at",
     "action",
@@ -43,121 +49,98 @@ pub const FIELDS: [&str; 17] = [
     "request_id",
     "reason",
     "consent_id",
-    "categories",
     "case_ids",
+    "categories",
     "actor.agency",
     "actor.roles",
     "actor.sub",
     "actor.name",
 ];
 /// The fields a family's extract shows: those of its plain extract (API.md §10: when, which
-/// agency and role, what, with what outcome) and the event's place. The rest — who by name or
-/// id, the request's id and path, the policy's reason, the consent's id, the event's id and
-/// status, and any other case the same request touched — stays hidden.
-pub const FAMILY_FIELDS: [&str; 6] = [
-    "seq",
-    "at",
-    "action",
-    "outcome",
-    "actor.agency",
-    "actor.roles",
-];
+/// agency and role, what, with what outcome). The rest — who by name or id, the request's id
+/// and path, the policy's reason, the consent's id, the event's id and status, the categories,
+/// and any other case the same request touched — stays hidden.
+pub const FAMILY_FIELDS: [&str; 5] = ["at", "action", "outcome", "actor.agency", "actor.roles"];
 
-struct Salts([u8; 32]);
-
-impl Salts {
-    fn new(key: &LeafKey, id: &str) -> Self {
-        Self(key.seed(id))
+fn salts(key: &LeafKey, id: &str, count: usize) -> Vec<Salt> {
+    let seed = key.seed(id);
+    let mut out = Vec::with_capacity(count + 1);
+    for p in 0..count.div_ceil(2) {
+        let mut context = Context::new(&SHA256);
+        context.update(&seed);
+        context.update(&(p as u32).to_be_bytes());
+        let digest = context.finish();
+        let (a, b) = digest.as_ref().split_at(16);
+        out.push(a.try_into().unwrap_or_default());
+        out.push(b.try_into().unwrap_or_default());
     }
-
-    fn of(&self, label: &str) -> Hash {
-        digest(&[&self.0, label.as_bytes()])
-    }
+    out
 }
 
-fn digest(parts: &[&[u8]]) -> Hash {
+/// `SHA-256(salt ‖ tag ‖ value)`.
+pub fn commit(tag: u8, salt: &Salt, value: &[u8]) -> Hash {
     let mut context = Context::new(&SHA256);
-    for part in parts {
-        context.update(part);
-    }
+    context.update(salt);
+    context.update(&[tag]);
+    context.update(value);
     let mut out = [0u8; 32];
     out.copy_from_slice(context.finish().as_ref());
     out
 }
 
-/// `commit(label, salt, value)`.
-pub fn commit(label: &str, salt: &Hash, value: &[u8]) -> Hash {
-    digest(&[FIELD_PREFIX, label.as_bytes(), &[0], salt, value])
+fn write_text(out: &mut Vec<u8>, value: &str) {
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"null");
+    }
 }
 
-fn element_label(k: usize) -> String {
-    format!("case_ids/{k}")
+fn write_opt(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(value) => write_text(out, value),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
-/// One field of an event: its JSON text and, for `case_ids`, its elements' JSON texts.
-struct Field {
-    label: &'static str,
-    value: Vec<u8>,
-    elements: Option<Vec<Vec<u8>>>,
+/// Writes the JSON text of field `i` (not `case_ids`) into `out`.
+fn write_field(out: &mut Vec<u8>, i: usize, f: &CanonicalFields<'_>) {
+    match i {
+        0 => write_text(out, f.id),
+        1 => {
+            out.push(b'"');
+            super::write_time(out, f.at);
+            out.push(b'"');
+        }
+        2 => write_text(out, f.action),
+        3 => write_text(out, f.outcome),
+        4 => out.extend_from_slice(f.status.to_string().as_bytes()),
+        5 => write_opt(out, f.method),
+        6 => write_opt(out, f.path),
+        7 => write_opt(out, f.request_id),
+        8 => write_text(out, f.reason),
+        9 => write_opt(out, f.consent_id),
+        11 => out.extend_from_slice(f.categories_json.as_bytes()),
+        12 => write_opt(out, f.actor_agency),
+        13 => out.extend_from_slice(f.actor_roles_json.unwrap_or("null").as_bytes()),
+        14 => write_opt(out, f.actor_sub),
+        _ => write_opt(out, f.actor_name),
+    }
 }
 
-fn json_text(value: &str) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec())
-}
-
-fn fields(f: &CanonicalFields<'_>) -> Vec<Field> {
-    let text = |v: &str| json_text(v);
-    let opt = |v: Option<&str>| v.map_or_else(|| b"null".to_vec(), json_text);
-    let raw = |v: Option<&str>| v.unwrap_or("null").as_bytes().to_vec();
-    let mut at = Vec::with_capacity(30);
-    at.push(b'"');
-    super::write_time(&mut at, f.at);
-    at.push(b'"');
-    // A stored list that is not a list of strings (only tampering makes one) is committed as
-    // one element holding its text, so the leaf still covers exactly what is stored.
-    let elements = serde_json::from_str::<Vec<String>>(f.case_ids_json).map_or_else(
-        |_| vec![f.case_ids_json.as_bytes().to_vec()],
-        |ids| ids.iter().map(|id| json_text(id)).collect(),
-    );
-    let plain = |label, value| Field {
-        label,
-        value,
-        elements: None,
-    };
-    vec![
-        plain("seq", f.seq.to_string().into_bytes()),
-        plain("id", text(f.id)),
-        plain("at", at),
-        plain("action", text(f.action)),
-        plain("outcome", text(f.outcome)),
-        plain("status", f.status.to_string().into_bytes()),
-        plain("method", opt(f.method)),
-        plain("path", opt(f.path)),
-        plain("request_id", opt(f.request_id)),
-        plain("reason", text(f.reason)),
-        plain("consent_id", opt(f.consent_id)),
-        plain("categories", f.categories_json.as_bytes().to_vec()),
-        Field {
-            label: "case_ids",
-            value: Vec::new(),
-            elements: Some(elements),
-        },
-        plain("actor.agency", opt(f.actor_agency)),
-        plain("actor.roles", raw(f.actor_roles_json)),
-        plain("actor.sub", opt(f.actor_sub)),
-        plain("actor.name", opt(f.actor_name)),
-    ]
-}
-
-fn element_commitments(salts: &Salts, elements: &[Vec<u8>]) -> Vec<Hash> {
-    elements
-        .iter()
-        .enumerate()
-        .map(|(k, value)| {
-            let label = element_label(k);
-            commit(&label, &salts.of(&label), value)
-        })
-        .collect()
+/// The JSON texts of the case ids. A stored list that is not a list of strings (only tampering
+/// makes one) is committed as one element holding its text, so the leaf still covers exactly
+/// what is stored.
+fn case_elements(f: &CanonicalFields<'_>) -> Vec<Vec<u8>> {
+    match serde_json::from_str::<Vec<String>>(f.case_ids_json) {
+        Ok(ids) => ids
+            .iter()
+            .map(|id| {
+                let mut out = Vec::with_capacity(id.len() + 2);
+                write_text(&mut out, id);
+                out
+            })
+            .collect(),
+        Err(_) => vec![f.case_ids_json.as_bytes().to_vec()],
+    }
 }
 
 fn assemble(commitments: &[Hash]) -> Vec<u8> {
@@ -169,24 +152,65 @@ fn assemble(commitments: &[Hash]) -> Vec<u8> {
     leaf
 }
 
+/// The openings of an event: per field, its value's JSON text, salt and commitment; for
+/// `case_ids` also each element's.
+struct Opened {
+    values: Vec<Vec<u8>>,
+    elements: Vec<Vec<u8>>,
+    salts: Vec<Salt>,
+    element_commitments: Vec<Hash>,
+    commitments: Vec<Hash>,
+}
+
+fn open(key: &LeafKey, f: &CanonicalFields<'_>) -> Opened {
+    let elements = case_elements(f);
+    let salts = salts(key, f.id, FIELDS.len() + elements.len());
+    let element_commitments: Vec<Hash> = elements
+        .iter()
+        .enumerate()
+        .map(|(k, value)| commit(ELEMENT_TAG, &salts[FIELDS.len() + k], value))
+        .collect();
+    let mut values = Vec::with_capacity(FIELDS.len());
+    let mut commitments = Vec::with_capacity(FIELDS.len());
+    for (i, salt) in salts.iter().enumerate().take(FIELDS.len()) {
+        let value = if i == CASE_IDS {
+            element_commitments.concat()
+        } else {
+            let mut value = Vec::with_capacity(48);
+            write_field(&mut value, i, f);
+            value
+        };
+        commitments.push(commit(i as u8, salt, &value));
+        values.push(value);
+    }
+    Opened {
+        values,
+        elements,
+        salts,
+        element_commitments,
+        commitments,
+    }
+}
+
 /// The leaf of an event.
 pub fn leaf(key: &LeafKey, f: &CanonicalFields<'_>) -> Vec<u8> {
-    let salts = Salts::new(key, f.id);
-    let commitments: Vec<Hash> = fields(f)
-        .into_iter()
-        .map(|field| {
-            let salt = salts.of(field.label);
-            match &field.elements {
-                Some(elements) => commit(
-                    field.label,
-                    &salt,
-                    &element_commitments(&salts, elements).concat(),
-                ),
-                None => commit(field.label, &salt, &field.value),
+    let elements = case_elements(f);
+    let salts = salts(key, f.id, FIELDS.len() + elements.len());
+    let mut leaf = Vec::with_capacity(LEAF_PREFIX.len() + 32 * FIELDS.len());
+    leaf.extend_from_slice(LEAF_PREFIX);
+    let mut value = Vec::with_capacity(128);
+    for (i, salt) in salts.iter().enumerate().take(FIELDS.len()) {
+        value.clear();
+        if i == CASE_IDS {
+            for (k, element) in elements.iter().enumerate() {
+                value.extend_from_slice(&commit(ELEMENT_TAG, &salts[FIELDS.len() + k], element));
             }
-        })
-        .collect();
-    assemble(&commitments)
+        } else {
+            write_field(&mut value, i, f);
+        }
+        leaf.extend_from_slice(&commit(i as u8, salt, &value));
+    }
+    leaf
 }
 
 /// The tree's leaf hash of an event.
@@ -225,51 +249,49 @@ pub fn disclose(
     shown: &[&str],
     case_id: Option<&str>,
 ) -> Disclosure {
-    let salts = Salts::new(key, f.id);
+    let opened = open(key, f);
+    let wanted = case_id.map(|id| {
+        let mut out = Vec::new();
+        write_text(&mut out, id);
+        out
+    });
     let mut out = BTreeMap::new();
-    for field in fields(f) {
-        let salt = salts.of(field.label);
-        let opening = match &field.elements {
-            Some(elements) => {
-                let commitments = element_commitments(&salts, elements);
-                let wanted = case_id.map(json_text);
-                let items = elements
-                    .iter()
-                    .zip(&commitments)
-                    .enumerate()
-                    .map(|(k, (value, commitment))| {
-                        let visible =
-                            shown.contains(&field.label) || wanted.as_ref() == Some(value);
-                        match serde_json::from_slice::<String>(value) {
-                            Ok(text) if visible => Element::Shown {
-                                value: text,
-                                salt: hex(&salts.of(&element_label(k))),
-                            },
-                            _ => Element::Hidden {
-                                commitment: hex(commitment),
-                            },
-                        }
-                    })
-                    .collect();
-                Opening::Elements {
-                    salt: hex(&salt),
-                    items,
-                }
+    for (i, label) in FIELDS.iter().enumerate() {
+        let visible = shown.contains(label);
+        let opening = if i == CASE_IDS {
+            let items = opened
+                .elements
+                .iter()
+                .zip(&opened.element_commitments)
+                .enumerate()
+                .map(
+                    |(k, (value, commitment))| match serde_json::from_slice::<String>(value) {
+                        Ok(text) if visible || wanted.as_ref() == Some(value) => Element::Shown {
+                            value: text,
+                            salt: hex(&opened.salts[FIELDS.len() + k]),
+                        },
+                        _ => Element::Hidden {
+                            commitment: hex(commitment),
+                        },
+                    },
+                )
+                .collect();
+            Opening::Elements {
+                salt: hex(&opened.salts[i]),
+                items,
             }
-            None if shown.contains(&field.label) => match serde_json::from_slice(&field.value) {
-                Ok(value) => Opening::Shown {
+        } else {
+            match serde_json::from_slice(&opened.values[i]) {
+                Ok(value) if visible => Opening::Shown {
                     value,
-                    salt: hex(&salt),
+                    salt: hex(&opened.salts[i]),
                 },
-                Err(_) => Opening::Hidden {
-                    commitment: hex(&commit(field.label, &salt, &field.value)),
+                _ => Opening::Hidden {
+                    commitment: hex(&opened.commitments[i]),
                 },
-            },
-            None => Opening::Hidden {
-                commitment: hex(&commit(field.label, &salt, &field.value)),
-            },
+            }
         };
-        out.insert(field.label.to_owned(), opening);
+        out.insert((*label).to_owned(), opening);
     }
     Disclosure { fields: out }
 }
@@ -285,12 +307,10 @@ pub enum DisclosureError {
     Malformed(String),
 }
 
-fn hash_of(text: &str, label: &str) -> Result<Hash, DisclosureError> {
-    let bytes = crate::crypto::keys::unhex(text)
-        .ok_or_else(|| DisclosureError::Malformed(label.to_owned()))?;
-    bytes
-        .try_into()
-        .map_err(|_| DisclosureError::Malformed(label.to_owned()))
+fn bytes_of<const N: usize>(text: &str, label: &str) -> Result<[u8; N], DisclosureError> {
+    crate::crypto::keys::unhex(text)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| DisclosureError::Malformed(label.to_owned()))
 }
 
 impl Disclosure {
@@ -300,31 +320,32 @@ impl Disclosure {
             return Err(DisclosureError::Unknown(unknown.clone()));
         }
         let mut commitments = Vec::with_capacity(FIELDS.len());
-        for label in FIELDS {
+        for (i, label) in FIELDS.iter().enumerate() {
             let opening = self
                 .fields
-                .get(label)
-                .ok_or_else(|| DisclosureError::Missing(label.to_owned()))?;
-            let malformed = || DisclosureError::Malformed(label.to_owned());
+                .get(*label)
+                .ok_or_else(|| DisclosureError::Missing((*label).to_owned()))?;
+            let malformed = || DisclosureError::Malformed((*label).to_owned());
             let commitment = match opening {
-                Opening::Hidden { commitment } => hash_of(commitment, label)?,
-                Opening::Shown { value, salt } if label != "case_ids" => {
+                Opening::Hidden { commitment } => bytes_of::<32>(commitment, label)?,
+                Opening::Shown { value, salt } if i != CASE_IDS => {
                     let bytes = serde_json::to_vec(value).map_err(|_| malformed())?;
-                    commit(label, &hash_of(salt, label)?, &bytes)
+                    commit(i as u8, &bytes_of::<16>(salt, label)?, &bytes)
                 }
-                Opening::Elements { salt, items } if label == "case_ids" => {
+                Opening::Elements { salt, items } if i == CASE_IDS => {
                     let mut value = Vec::with_capacity(32 * items.len());
-                    for (k, item) in items.iter().enumerate() {
+                    for item in items {
                         let element = match item {
-                            Element::Hidden { commitment } => hash_of(commitment, label)?,
+                            Element::Hidden { commitment } => bytes_of::<32>(commitment, label)?,
                             Element::Shown { value, salt } => {
-                                let label = element_label(k);
-                                commit(&label, &hash_of(salt, "case_ids")?, &json_text(value))
+                                let mut text = Vec::new();
+                                write_text(&mut text, value);
+                                commit(ELEMENT_TAG, &bytes_of::<16>(salt, label)?, &text)
                             }
                         };
                         value.extend_from_slice(&element);
                     }
-                    commit(label, &hash_of(salt, label)?, &value)
+                    commit(i as u8, &bytes_of::<16>(salt, label)?, &value)
                 }
                 _ => return Err(malformed()),
             };

@@ -94,7 +94,9 @@ impl AuditLog {
     /// Appends the event of a read through the group-committing writer; returns once it is
     /// committed. Holds no thread or connection while it waits.
     pub async fn submit(&self, event: NewEvent) -> Result<(), NotRecorded> {
-        let committed = match self.writer.submit(event) {
+        // The leaf is made here, on the request's side, not on the writer's one line.
+        let leaf = super::leaf_of(&event, &self.signer.leaf);
+        let committed = match self.writer.submit(event, leaf) {
             Ok(pending) => pending.committed().await,
             Err(error) => Err(error),
         };

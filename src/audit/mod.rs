@@ -457,6 +457,12 @@ pub fn with_fields<R>(seq: i64, e: &NewEvent, run: impl FnOnce(&CanonicalFields<
     })
 }
 
+/// The tree leaf hash of an event: made without its `seq` (the leaf does not hold it), so the
+/// request's own thread can make it before the event joins the chain.
+pub fn leaf_of(e: &NewEvent, key: &crate::crypto::keys::LeafKey) -> merkle::Hash {
+    with_fields(0, e, |f| leaf::leaf_hash(key, f))
+}
+
 /// The case ids an event is indexed under in `audit_event_cases`: each once, in order. The
 /// writer builds the index from it and `audit verify` checks the index against it.
 pub fn case_set<T: Ord>(case_ids: impl IntoIterator<Item = T>) -> Vec<T> {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use super::merkle::Hash;
 use super::{chain, NewEvent};
 use crate::crypto::keys::AuditKeys;
 use crate::db::{self, DatabaseUrl, DbConn};
@@ -57,7 +58,7 @@ impl Pending {
 /// The handle reads use; cheap to share. Dropping the last one stops the thread.
 #[derive(Debug)]
 pub struct AuditWriter {
-    queue: Sender<(NewEvent, Reply)>,
+    queue: Sender<(NewEvent, Hash, Reply)>,
 }
 
 impl AuditWriter {
@@ -73,36 +74,39 @@ impl AuditWriter {
 
     /// Hands `event` to the writer; never blocks. Await [`Pending::committed`] before
     /// disclosing anything.
-    pub fn submit(&self, event: NewEvent) -> Result<Pending, AppendError> {
+    pub fn submit(&self, event: NewEvent, leaf: Hash) -> Result<Pending, AppendError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send((event, reply))
+            .send((event, leaf, reply))
             .map_err(|_| AppendError::Stopped)?;
         Ok(Pending(answer))
     }
 }
 
-fn run(url: &DatabaseUrl, signer: &AuditKeys, inbox: &Receiver<(NewEvent, Reply)>) {
+fn run(url: &DatabaseUrl, signer: &AuditKeys, inbox: &Receiver<(NewEvent, Hash, Reply)>) {
     let mut conn: Option<DbConn> = None;
     // The head the writer last committed, while nothing has failed since.
     let mut head = None;
     let mut events = Vec::new();
+    let mut leaves = Vec::new();
     let mut replies = Vec::new();
     while let Ok(first) = inbox.recv() {
         events.clear();
+        leaves.clear();
         replies.clear();
         let mut next = Some(first);
-        while let Some((event, reply)) = next.take() {
+        while let Some((event, leaf, reply)) = next.take() {
             events.push(event);
+            leaves.push(leaf);
             replies.push(reply);
             if events.len() < MAX_BATCH {
                 next = inbox.try_recv().ok();
             }
         }
         let result = match conn.as_mut() {
-            Some(conn) => commit(conn, &events, signer, &mut head),
+            Some(conn) => commit(conn, &events, &leaves, signer, &mut head),
             None => match url.connect() {
-                Ok(fresh) => commit(conn.insert(fresh), &events, signer, &mut head),
+                Ok(fresh) => commit(conn.insert(fresh), &events, &leaves, signer, &mut head),
                 Err(error) => Err(error.to_string()),
             },
         };
@@ -130,20 +134,23 @@ fn run(url: &DatabaseUrl, signer: &AuditKeys, inbox: &Receiver<(NewEvent, Reply)
 fn commit(
     conn: &mut DbConn,
     events: &[NewEvent],
+    leaves: &[Hash],
     signer: &AuditKeys,
     head: &mut Option<chain::Head>,
 ) -> Result<Vec<chain::Head>, String> {
     let last = head.take();
     if let (DbConn::Postgresql(pg), Some(last)) = (&mut *conn, last) {
-        if let Some(heads) =
-            chain::append_after(pg, last, events, signer).map_err(|e| e.to_string())?
+        if let Some(heads) = chain::append_after_with(pg, last, events, Some(leaves), signer)
+            .map_err(|e| e.to_string())?
         {
             *head = heads.last().copied();
             return Ok(heads);
         }
     }
-    let heads = db::write_tx(conn, |conn| chain::append_all(conn, events, signer))
-        .map_err(|e| e.to_string())?;
+    let heads = db::write_tx(conn, |conn| {
+        chain::append_all_with(conn, events, Some(leaves), signer)
+    })
+    .map_err(|e| e.to_string())?;
     *head = heads.last().copied();
     Ok(heads)
 }

@@ -668,6 +668,8 @@ struct ExtractPage {
     case_id: String,
     youth_name: Option<String>,
     lines: Vec<ExtractLine>,
+    /// The log's verifier key, printed with the extract for whoever checks the verifiable one.
+    verifier_key: String,
 }
 
 /// `GET /arenden/{id}/loggutdrag`: the family's register extract, printable — who saw or
@@ -706,13 +708,40 @@ pub async fn extract(req: HttpRequest, session: Session, id: web::Path<String>) 
             outcome: words::outcome(&e.outcome),
         })
         .collect();
+    let keys = &crate::api::state(&req)?.keys.audit;
     let page = ExtractPage {
         layout: Layout::of(&req, Some(&session))?,
         case_id: id,
         youth_name,
         lines,
+        verifier_key: crate::audit::note::verifier_key(&keys.origin, keys.public_key()),
     };
     Ok(html(StatusCode::OK, &page))
+}
+
+/// `GET /arenden/{id}/loggutdrag/verifierbart`: the same extract as a file anyone can check
+/// offline with `sig-register audit verify-extract` and the log's public key — each event with
+/// its proof that it is in the signed log (`access_log.read`, as the API's
+/// `?format=verifiable`).
+pub async fn extract_verifiable(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
+    let id = case_id(&id)?;
+    let unit_id = id.clone();
+    let extract = work::read_then_own(
+        call(&req, &session, Action::AccessLogRead)?,
+        200,
+        move |unit| access::may_read_log(unit, &unit_id),
+        access::verifiable_log,
+    )
+    .await?;
+    let body = serde_json::to_vec_pretty(&extract)
+        .map_err(|e| PageError::from(crate::error::UseCaseError::Internal(e.to_string())))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"loggutdrag-{id}.json\""),
+        ))
+        .body(body))
 }
 
 #[cfg(test)]

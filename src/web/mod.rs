@@ -352,6 +352,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(consents::revoke),
         )
         .route("/arenden/{id}/loggutdrag", web::get().to(audit::extract))
+        .route(
+            "/arenden/{id}/loggutdrag/verifierbart",
+            web::get().to(audit::extract_verifiable),
+        )
         .route("/granskning", web::get().to(audit::console))
         .route("/granskning/logg", web::get().to(audit::log))
         .route("/granskning/logg/export", web::get().to(audit::export))

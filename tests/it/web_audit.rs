@@ -356,6 +356,31 @@ async fn the_extract_names_the_youth_for_the_owner_only(backend: Backend) {
     assert_eq!(event.categories, ["identity"]);
     let (police_cookie, _) = login(&app, "po-per", "Per", POLICE_AGENCY, "police_officer").await;
     assert_eq!(page(&app, &path, &police_cookie).await.status, 403);
+
+    // The verifiable extract, as a file, with the key to check it printed on the page.
+    let keys = &app.state().keys.audit;
+    let vkey = sig_register::audit::note::verifier_key(&keys.origin, keys.public_key());
+    assert!(own.contains(&vkey), "the page prints the log's key");
+    assert!(own.contains("Ladda ner verifierbart loggutdrag"));
+    let file = page(&app, &format!("{path}/verifierbart"), &owner_cookie).await;
+    assert_eq!(file.status, 200, "{}", file.text());
+    assert!(file
+        .header("content-disposition")
+        .is_some_and(|d| d.contains(&format!("loggutdrag-{}.json", case.id))));
+    let verified =
+        sig_register::audit::extract::verify(file.text().as_bytes(), None, keys.public_key())
+            .expect("the file verifies");
+    assert!(verified.events.len() >= 3);
+    assert_no_name(&file.text(), &names, "the verifiable extract");
+    let event = events(&app).pop().expect("event");
+    assert_eq!(event.action, "access_log.read");
+    assert!(event.case_ids.is_empty());
+    assert_eq!(
+        page(&app, &format!("{path}/verifierbart"), &police_cookie)
+            .await
+            .status,
+        403
+    );
 }
 
 async fn admins_register_agencies_on_the_page(backend: Backend) {

@@ -133,6 +133,18 @@ def test_the_auditors_journey(any_server, browser):
     expect(police_rows.filter(has_text="Nekad")).to_have_count(1)
     expect(police_rows.first).to_contain_text("Polis")
     watch.check()
+    # The verifiable extract: a file the family can check with the key printed beside it.
+    expect(page.get_by_role("heading", level=2, name="Kontrollera utdraget")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Ladda ner verifierbart loggutdrag").click()
+    saved = download.value
+    assert saved.suggested_filename == f"loggutdrag-{case['id']}.json"
+    text = open(saved.path(), encoding="utf-8").read()
+    assert not any(name in text for name in YOUTH), "the file names no one"
+    verifiable = json.loads(text)
+    assert verifiable["format"] == "sig-register/verifiable-extract/v1"
+    assert len(verifiable["items"]) >= 4
+    watch.check()
     check_page(page, f"loggutdrag-granskare-{backend}")
     page.emulate_media(media="print")
     expect(page.get_by_text("Sekretess enligt OSL – får inte lämnas ut")).to_be_visible()
@@ -158,7 +170,7 @@ def test_the_auditors_journey(any_server, browser):
     expect(saved).to_contain_text("Alva Granskare")
     watch.check()
     check_page(page, f"logguppfoljningar-sparad-{backend}")
-    assert watch.seen == 8
+    assert watch.seen == 9
     context.close()
 
 

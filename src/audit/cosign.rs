@@ -25,38 +25,17 @@ const MAX_PROOF_LINES: usize = 63;
 
 /// The key ID of an Ed25519 cosigner: `SHA-256(name ‖ 0x0A ‖ 0x04 ‖ key)[:4]`.
 pub fn key_hash(name: &str, public_key: &[u8]) -> [u8; 4] {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    context.update(name.as_bytes());
-    context.update(b"\n");
-    context.update(&[COSIGNATURE_TYPE]);
-    context.update(public_key);
-    let mut out = [0u8; 4];
-    out.copy_from_slice(&context.finish().as_ref()[..4]);
-    out
+    note::typed_key_hash(name, COSIGNATURE_TYPE, public_key)
 }
 
 /// The cosigner's verifier key: `name+hash+base64(0x04 ‖ key)`.
 pub fn verifier_key(name: &str, public_key: &[u8]) -> String {
-    let mut typed = vec![COSIGNATURE_TYPE];
-    typed.extend_from_slice(public_key);
-    format!(
-        "{name}+{}+{}",
-        crate::crypto::keys::hex(&key_hash(name, public_key)),
-        B64.encode(typed)
-    )
+    note::typed_verifier_key(name, COSIGNATURE_TYPE, public_key)
 }
 
 /// A cosigner's verifier key read back: `(name, key)`.
 pub fn parse_verifier_key(text: &str) -> Option<(String, Vec<u8>)> {
-    let (name, rest) = text.trim().split_once('+')?;
-    let (hash, key) = rest.split_once('+')?;
-    let typed = B64.decode(key).ok()?;
-    let (&kind, public_key) = typed.split_first()?;
-    if kind != COSIGNATURE_TYPE || public_key.len() != 32 || name.is_empty() {
-        return None;
-    }
-    (crate::crypto::keys::hex(&key_hash(name, public_key)) == hash)
-        .then(|| (name.to_owned(), public_key.to_vec()))
+    note::parse_typed_verifier_key(text, COSIGNATURE_TYPE)
 }
 
 fn message(body: &str, timestamp: u64) -> String {

@@ -20,15 +20,17 @@ use ring::signature::{Ed25519KeyPair, UnparsedPublicKey, ED25519};
 
 use super::merkle::Hash;
 
-const ED25519_TYPE: u8 = 0x01;
+/// The signature type of an Ed25519 note signature (a log's key).
+pub const ED25519_TYPE: u8 = 0x01;
 const DASH: &str = "\u{2014} ";
 
-/// The four-byte key hash of an Ed25519 key named `name`.
-pub fn key_hash(name: &str, public_key: &[u8]) -> [u8; 4] {
+/// The four-byte key hash of a key of signature type `kind` named `name`:
+/// `SHA-256(name ‖ 0x0A ‖ kind ‖ key)[:4]`.
+pub fn typed_key_hash(name: &str, kind: u8, public_key: &[u8]) -> [u8; 4] {
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);
     context.update(name.as_bytes());
     context.update(b"\n");
-    context.update(&[ED25519_TYPE]);
+    context.update(&[kind]);
     context.update(public_key);
     let digest = context.finish();
     let mut out = [0u8; 4];
@@ -36,29 +38,43 @@ pub fn key_hash(name: &str, public_key: &[u8]) -> [u8; 4] {
     out
 }
 
-/// The verifier key text: `name+hash+base64(0x01 ‖ key)`.
-pub fn verifier_key(name: &str, public_key: &[u8]) -> String {
-    let mut typed = vec![ED25519_TYPE];
+/// The four-byte key hash of an Ed25519 key named `name`.
+pub fn key_hash(name: &str, public_key: &[u8]) -> [u8; 4] {
+    typed_key_hash(name, ED25519_TYPE, public_key)
+}
+
+/// A verifier key's text: `name+hash+base64(kind ‖ key)`.
+pub fn typed_verifier_key(name: &str, kind: u8, public_key: &[u8]) -> String {
+    let mut typed = vec![kind];
     typed.extend_from_slice(public_key);
     format!(
         "{name}+{}+{}",
-        crate::crypto::keys::hex(&key_hash(name, public_key)),
+        crate::crypto::keys::hex(&typed_key_hash(name, kind, public_key)),
         B64.encode(typed)
     )
 }
 
-/// A verifier key read back: the name and the 32-byte public key.
-pub fn parse_verifier_key(text: &str) -> Option<(String, Vec<u8>)> {
-    let text = text.trim();
-    let (name, rest) = text.split_once('+')?;
+/// A verifier key of signature type `kind` read back: the name and the 32-byte public key.
+pub fn parse_typed_verifier_key(text: &str, kind: u8) -> Option<(String, Vec<u8>)> {
+    let (name, rest) = text.trim().split_once('+')?;
     let (hash, key) = rest.split_once('+')?;
     let typed = B64.decode(key).ok()?;
-    let (&kind, public_key) = typed.split_first()?;
-    if kind != ED25519_TYPE || public_key.len() != 32 || name.is_empty() {
+    let (&found, public_key) = typed.split_first()?;
+    if found != kind || public_key.len() != 32 || name.is_empty() {
         return None;
     }
-    (crate::crypto::keys::hex(&key_hash(name, public_key)) == hash)
+    (crate::crypto::keys::hex(&typed_key_hash(name, kind, public_key)) == hash)
         .then(|| (name.to_owned(), public_key.to_vec()))
+}
+
+/// The log's verifier key text: `name+hash+base64(0x01 ‖ key)`.
+pub fn verifier_key(name: &str, public_key: &[u8]) -> String {
+    typed_verifier_key(name, ED25519_TYPE, public_key)
+}
+
+/// A log's verifier key read back: the name and the 32-byte public key.
+pub fn parse_verifier_key(text: &str) -> Option<(String, Vec<u8>)> {
+    parse_typed_verifier_key(text, ED25519_TYPE)
 }
 
 /// The checkpoint body: `origin\nsize\nbase64(root)\n`.

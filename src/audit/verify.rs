@@ -37,6 +37,25 @@ impl Verification {
     }
 }
 
+/// A signed head (a checkpoint's, or the witness file's) that the events did not reach: the
+/// log was cut.
+fn report_cut(
+    pending: &BTreeMap<i64, Vec<u8>>,
+    witness_seq: Option<i64>,
+    failure: &mut Option<(i64, String)>,
+) {
+    if let Some((&seq, _)) = pending.iter().next() {
+        let reason = if Some(seq) == witness_seq {
+            format!(
+                "event {seq}, recorded as the head in {WITNESS_FILE}, is missing: the log was cut"
+            )
+        } else {
+            format!("a signed checkpoint names event {seq}, which is missing: the log was cut")
+        };
+        keep_first(failure, seq, reason);
+    }
+}
+
 fn keep_first(failure: &mut Option<(i64, String)>, seq: i64, reason: String) {
     if failure.as_ref().is_none_or(|(first, _)| seq < *first) {
         *failure = Some((seq, reason));
@@ -197,14 +216,7 @@ pub fn verify_split(
         }
     }
     if failure.is_none() {
-        if let Some((&seq, _)) = pending.iter().next() {
-            let reason = if Some(seq) == witness_seq {
-                format!("event {seq}, recorded as the head in {WITNESS_FILE}, is missing: the log was cut")
-            } else {
-                format!("a signed checkpoint names event {seq}, which is missing: the log was cut")
-            };
-            keep_first(&mut failure, seq, reason);
-        }
+        report_cut(&pending, witness_seq, &mut failure);
     }
     if failure.is_none() {
         tree_root = grown.as_mut().and_then(|g| g.root().ok());
@@ -424,14 +436,7 @@ pub fn verify_incremental(
         }
     }
     if failure.is_none() {
-        if let Some((&seq, _)) = pending.iter().next() {
-            let reason = if Some(seq) == witness_seq {
-                format!("event {seq}, recorded as the head in {WITNESS_FILE}, is missing: the log was cut")
-            } else {
-                format!("a signed checkpoint names event {seq}, which is missing: the log was cut")
-            };
-            keep_first(&mut failure, seq, reason);
-        }
+        report_cut(&pending, witness_seq, &mut failure);
     }
     Ok(Verification {
         events_verified: segment.verified,

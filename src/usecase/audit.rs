@@ -384,11 +384,9 @@ pub fn inclusion(
     query: InclusionQuery,
 ) -> Result<InclusionView, UseCaseError> {
     unit.authorize(Action::AuditProofInclusion, Resource::AuditLog)?;
-    let seq = seq
-        .parse::<u64>()
-        .ok()
-        .filter(|s| *s >= 1)
-        .ok_or_else(|| UseCaseError::NotFound("no such event".to_owned()))?;
+    let seq = seq.parse::<u64>().ok().filter(|s| *s >= 1).ok_or_else(|| {
+        UseCaseError::BadRequest("`seq` must be an event's number, 1 or more".to_owned())
+    })?;
     let (stored, signed) = tree_sizes(unit.conn)?;
     let size = match size_param("tree_size", query.tree_size.as_deref())? {
         Some(size) => size,

@@ -316,13 +316,10 @@ where
     F: FnOnce(&mut Unit<'_>) -> Result<A, UseCaseError> + Send + 'static,
     G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, UseCaseError> + Send + 'static,
 {
-    let state = call.state.clone();
-    let allowed = read(call, success, work).await?;
-    blocking(move || {
-        let mut conn = state.pool.get()?;
-        db::read_tx(&mut conn, |conn: &mut DbConn| then(conn, &state, allowed))
+    read_then_own(call, success, work, move |conn, state, allowed| {
+        db::read_tx(conn, |conn: &mut DbConn| then(conn, state, allowed))
     })
-    .await?
+    .await
 }
 
 /// As [`read_then`], but `then` gets the connection outside any transaction and opens its

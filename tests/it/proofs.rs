@@ -159,6 +159,8 @@ async fn proofs_lead_to_the_signed_heads(backend: Backend) {
         ),
         format!("/api/v1/audit/events/{}/inclusion?tree_size=2", new),
         "/api/v1/audit/events/1/inclusion?tree_size=zero".to_owned(),
+        "/api/v1/audit/events/-3/inclusion".to_owned(),
+        "/api/v1/audit/events/first/inclusion".to_owned(),
         format!("/api/v1/audit/consistency?from={new}&to={old}"),
         "/api/v1/audit/consistency".to_owned(),
     ];

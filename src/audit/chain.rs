@@ -370,6 +370,20 @@ pub fn latest_signed_tree_size(conn: &mut DbConn) -> QueryResult<Option<u64>> {
     Ok(seq.and_then(|seq| u64::try_from(seq).ok()))
 }
 
+/// The signed tree heads after size `after`, oldest first: `(tree size, note)`.
+pub fn signed_heads_after(conn: &mut DbConn, after: u64) -> QueryResult<Vec<(u64, String)>> {
+    let rows: Vec<(i64, Option<String>)> = audit_checkpoints::table
+        .filter(audit_checkpoints::seq.gt(i64::try_from(after).unwrap_or(i64::MAX)))
+        .filter(audit_checkpoints::note.is_not_null())
+        .order(audit_checkpoints::seq.asc())
+        .select((audit_checkpoints::seq, audit_checkpoints::note))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(seq, note)| Some((u64::try_from(seq).ok()?, note?)))
+        .collect())
+}
+
 pub fn checkpoints(conn: &mut DbConn) -> QueryResult<Vec<Checkpoint>> {
     audit_checkpoints::table
         .select(Checkpoint::as_select())

@@ -383,7 +383,7 @@ pub fn border(size: u64) -> Vec<(u32, u64)> {
 
 /// A tree growing from its border: the nodes leaves complete, to be stored with the leaves'
 /// events, and the border after them.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Growth {
     known: std::collections::HashMap<(u32, u64), Hash>,
     size: u64,

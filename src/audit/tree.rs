@@ -52,7 +52,6 @@ macro_rules! load_nodes {
 /// `None` unless every border node is there and the leaf after them is not (the tree neither
 /// behind nor ahead of `size`).
 fn border_of(size: u64, found: Vec<(i32, i64, Vec<u8>)>) -> Option<Growth> {
-    let wanted = merkle::border(size);
     let nodes: Vec<Node> = found.into_iter().filter_map(to_node).collect();
     if nodes
         .iter()
@@ -60,6 +59,12 @@ fn border_of(size: u64, found: Vec<(i32, i64, Vec<u8>)>) -> Option<Growth> {
     {
         return None;
     }
+    pick_border(size, &nodes)
+}
+
+/// The tree of `size` leaves grown from its border among `nodes`; `None` when one is missing.
+fn pick_border(size: u64, nodes: &[Node]) -> Option<Growth> {
+    let wanted = merkle::border(size);
     let border: Vec<Node> = wanted
         .iter()
         .filter_map(|want| nodes.iter().find(|(l, i, _)| (*l, *i) == *want).copied())
@@ -88,11 +93,7 @@ pub fn border_at(conn: &mut DbConn, size: u64) -> QueryResult<Option<Growth>> {
     let wanted = merkle::border(size);
     let found = crate::on_backend!(conn, |c| load_nodes!(c, wanted.iter().copied()))?;
     let nodes: Vec<Node> = found.into_iter().filter_map(to_node).collect();
-    let border: Vec<Node> = wanted
-        .iter()
-        .filter_map(|want| nodes.iter().find(|(l, i, _)| (*l, *i) == *want).copied())
-        .collect();
-    Ok((border.len() == wanted.len()).then(|| Growth::new(size, border)))
+    Ok(pick_border(size, &nodes))
 }
 
 /// The stored nodes that leaves `first..=last` (0-based) complete, by `(level, index)`.

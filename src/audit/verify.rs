@@ -368,10 +368,8 @@ pub fn verify_incremental(
             "event {m}, verified before, is missing or changed: run a full verification"
         )));
     };
-    let start = tree::border_at(conn, m as u64)?.filter(|border| {
-        let mut border = merkle::Growth::new(border.size(), border.border_nodes());
-        border.root().ok() == Some(base_root)
-    });
+    let start = tree::border_at(conn, m as u64)?
+        .filter(|border| border.clone().root().ok() == Some(base_root));
     if start.is_none() {
         return Ok(refused(
             "the audit tree's nodes verified before were changed: run a full verification"

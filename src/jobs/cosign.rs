@@ -66,15 +66,12 @@ fn submit(
 ) -> Result<usize, Error> {
     let mut conn = state.pool.get()?;
     let mut last = last_cosigned(&mut conn, &target.name)?;
-    let heads: Vec<(u64, String)> = chain::checkpoints(&mut conn)?
-        .into_iter()
-        .filter_map(|c| Some((u64::try_from(c.seq).ok()?, c.note?)))
-        .collect();
+    // Only the heads this witness lacks: each minute's run reads nothing older.
+    let mut heads = chain::signed_heads_after(&mut conn, last)?;
     let mut added = 0;
     let mut resynced = false;
-    let mut next = heads.iter().position(|(size, _)| *size > last);
-    while let Some(i) = next {
-        let (size, checkpoint) = &heads[i];
+    let mut i = 0;
+    while let Some((size, checkpoint)) = heads.get(i) {
         let proof = if last == 0 {
             Vec::new()
         } else {
@@ -107,7 +104,7 @@ fn submit(
                 })?;
                 added += 1;
                 last = *size;
-                next = heads.iter().position(|(s, _)| *s > last);
+                i += 1;
             }
             Err(openidconnect::ureq::Error::Status(409, response)) if !resynced => {
                 // The witness stands elsewhere (a cosignature not kept here): go on from its size,
@@ -117,16 +114,21 @@ fn submit(
                     .into_string()
                     .ok()
                     .and_then(|text| text.trim().parse().ok());
-                match theirs {
-                    Some(0) => last = 0,
-                    Some(theirs) if heads.iter().any(|(s, _)| *s == theirs) => last = theirs,
-                    _ => {
-                        return Err(Error::Witness(
-                            "it holds a tree size this log never signed: investigate".to_owned(),
-                        ))
-                    }
-                }
-                next = heads.iter().position(|(s, _)| *s > last);
+                let ours = match theirs {
+                    Some(0) => true,
+                    Some(theirs) => chain::signed_heads_after(&mut conn, theirs - 1)?
+                        .first()
+                        .is_some_and(|(size, _)| *size == theirs),
+                    None => false,
+                };
+                let Some(theirs) = theirs.filter(|_| ours) else {
+                    return Err(Error::Witness(
+                        "it holds a tree size this log never signed: investigate".to_owned(),
+                    ));
+                };
+                last = theirs;
+                heads = chain::signed_heads_after(&mut conn, last)?;
+                i = 0;
             }
             Err(openidconnect::ureq::Error::Status(code, response)) => {
                 let text = response.into_string().unwrap_or_default();

@@ -58,7 +58,8 @@ pub fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
         );
     }
     let keys = KeyStore::load_or_create(&config.data_dir)?;
-    let auth = Authenticator::new(&keys, None, &config.jwt_issuer, &config.jwt_audience)?;
+    let auth = Authenticator::new(&keys, None, &config.jwt_issuer, &config.jwt_audience)?
+        .with_required_type(config.jwt_typ.as_deref());
     let jwt = auth.mint_dev(
         &args.sub,
         &args.name,

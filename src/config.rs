@@ -83,6 +83,11 @@ pub struct Config {
     )]
     pub jwt_audience: String,
 
+    /// The `typ` every token must carry, e.g. `at+jwt` (RFC 9068). Unset: `JWT`, `at+jwt` or
+    /// none; any other `typ` is refused either way.
+    #[arg(long, env = "SIG_JWT_TYP", global = true)]
+    pub jwt_typ: Option<String>,
+
     /// Production: a JWKS file with the identity provider's public keys (EdDSA, ES256, RS256).
     /// When set, the development key is never accepted and `token` refuses.
     #[arg(long, env = "SIG_JWKS_FILE", global = true)]
@@ -281,6 +286,7 @@ impl Config {
             policies_dir: PathBuf::from("./policies"),
             jwt_issuer: "sig-register-dev".to_owned(),
             jwt_audience: "sig-register".to_owned(),
+            jwt_typ: None,
             jwks_file: None,
             oidc_issuer: None,
             oidc_client_id: None,

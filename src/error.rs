@@ -14,9 +14,9 @@ pub use crate::domain::FieldError;
 pub enum UseCaseError {
     #[error("{0}")]
     BadRequest(String),
-    /// The reason is logged at debug level and never names the token.
+    /// With which check failed (`None`: no credentials were sent); never names the token.
     #[error("a valid bearer token is required")]
-    Unauthenticated(&'static str),
+    Unauthenticated(Option<&'static str>),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

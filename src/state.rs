@@ -88,7 +88,8 @@ impl AppState {
             config.jwks_file.as_deref(),
             &config.jwt_issuer,
             &config.jwt_audience,
-        )?;
+        )?
+        .with_required_type(config.jwt_typ.as_deref());
         let oidc = match oidc_settings(&config).map_err(StartError::Oidc)? {
             Some(settings) => {
                 auth = auth.without_development_issuer();

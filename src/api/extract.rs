@@ -71,7 +71,7 @@ impl FromRequest for Actor {
             .map_err(|reason| {
                 tracing::debug!(%reason, "token refused");
                 req.extensions_mut().insert(AuthFailure(reason));
-                UseCaseError::Unauthenticated("token refused")
+                UseCaseError::Unauthenticated(reason.description())
             })
             .and_then(|actor| {
                 state.rate_limits.check(&actor.sub)?;
@@ -190,6 +190,9 @@ fn shape_error(path: &str, error: &serde_json::Error) -> FieldError {
         };
         return FieldError::new(field, "is required");
     }
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        return unknown_field(&path, rest.split('`').next().unwrap_or(""));
+    }
     let expected = text.split_once(", expected ").map(|(_, e)| e.to_owned());
     let field = if path.is_empty() {
         "body".to_owned()
@@ -203,17 +206,45 @@ fn shape_error(path: &str, error: &serde_json::Error) -> FieldError {
     FieldError::new(field, message)
 }
 
+/// An unknown field is named, so the client sees its typo — but only a name that looks like a
+/// field name: a key that could be data (digits first, spaces, over 64 characters) is not echoed.
+fn unknown_field(path: &str, name: &str) -> FieldError {
+    let looks_like_a_name = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let parent = path
+        .strip_suffix(name)
+        .map(|p| p.trim_end_matches('.'))
+        .unwrap_or(path);
+    let field = match (looks_like_a_name, parent.is_empty()) {
+        (true, true) => name.to_owned(),
+        (true, false) => format!("{parent}.{name}"),
+        (false, true) => "body".to_owned(),
+        (false, false) => parent.to_owned(),
+    };
+    let message = if looks_like_a_name {
+        "is not a field of this request; check its spelling"
+    } else {
+        "has a field that is not part of this request"
+    };
+    FieldError::new(field, message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Inner {
         personal_number: String,
     }
 
     #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Outer {
         youth: Inner,
@@ -258,5 +289,33 @@ mod tests {
         assert_eq!(errors[0].field, "youth.personal_number");
         let errors = fields(parse_json(b"{\"youth\":{\"personal_number\":\"1\"}}"));
         assert_eq!(errors[0].field, "count");
+    }
+
+    #[test]
+    fn unknown_fields_are_named_unless_they_look_like_data() {
+        let errors = fields(parse_json(
+            b"{\"youth\":{\"personal_number\":\"1\",\"protected_identiy\":true},\"count\":1}",
+        ));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "youth.protected_identiy");
+        assert!(
+            errors[0].message.contains("spelling"),
+            "{}",
+            errors[0].message
+        );
+        let errors = fields(parse_json(
+            b"{\"youth\":{\"personal_number\":\"1\"},\"count\":1,\"id\":\"x\"}",
+        ));
+        assert_eq!(errors[0].field, "id");
+        let errors = fields(parse_json(
+            b"{\"youth\":{\"personal_number\":\"1\",\"200811122381\":1},\"count\":1}",
+        ));
+        assert_eq!(errors[0].field, "youth");
+        assert!(!errors[0].message.contains("200811122381"));
+        let errors = fields(parse_json(
+            b"{\"Anna Andersson\":1,\"youth\":{\"personal_number\":\"1\"},\"count\":1}",
+        ));
+        assert_eq!(errors[0].field, "body");
+        assert!(!errors[0].message.contains("Anna"));
     }
 }

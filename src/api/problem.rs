@@ -19,8 +19,18 @@ impl ResponseError for UseCaseError {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
         match self {
-            Self::Unauthenticated(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            Self::Unauthenticated(failed) => {
+                // RFC 6750 §3: no error code when no credentials were sent; otherwise
+                // `invalid_token` and which check failed (a fixed phrase, never the token).
+                let value = match failed {
+                    None => "Bearer".to_owned(),
+                    Some(check) => {
+                        format!("Bearer error=\"invalid_token\", error_description=\"{check}\"")
+                    }
+                };
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
             }
             Self::RateLimited { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

@@ -91,7 +91,8 @@ impl Actor {
     }
 }
 
-/// Why a token was refused. Logged at debug level; the client only ever sees `unauthenticated`.
+/// Why a token was refused. The client sees `unauthenticated` and, in `WWW-Authenticate`,
+/// [`AuthError::description`]: which check failed, never the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("no Authorization header")]
@@ -100,6 +101,20 @@ pub enum AuthError {
     NotBearer,
     #[error("the token is not a well-formed JWT")]
     Malformed,
+    #[error("the token is longer than 8 KiB")]
+    TooLong,
+    #[error("the token is encrypted (JWE); only signed tokens are accepted")]
+    Encrypted,
+    #[error("the token is a nested JWT (`cty`)")]
+    Nested,
+    #[error("the token's header names a key source (`jku`, `x5u`, `jwk`, `x5c`)")]
+    KeySource,
+    #[error("the token's header has `crit`")]
+    Critical,
+    #[error("the token's `typ` is not accepted")]
+    Type,
+    #[error("a name appears twice in the token's header or claims")]
+    Duplicate,
     #[error("the token's algorithm is not accepted")]
     Algorithm,
     #[error("the token's kid names no configured key")]
@@ -120,6 +135,134 @@ pub enum AuthError {
     IssuedInFuture,
     #[error("the token names an unknown role or no role")]
     Roles,
+}
+
+impl AuthError {
+    /// The `error_description` of the 401's `WWW-Authenticate` (RFC 6750 §3): which check
+    /// failed, in a few words; `None` when no credentials were sent (§3.1: no error code then).
+    pub fn description(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Missing => return None,
+            Self::NotBearer => "not a bearer token",
+            Self::Malformed => "malformed",
+            Self::TooLong => "too long",
+            Self::Encrypted => "encrypted tokens are not accepted",
+            Self::Nested => "nested tokens are not accepted",
+            Self::KeySource => "header names a key source",
+            Self::Critical => "critical header parameter",
+            Self::Type => "token type",
+            Self::Duplicate => "duplicate names",
+            Self::Algorithm => "algorithm",
+            Self::UnknownKey => "unknown key",
+            Self::Signature => "signature",
+            Self::Claims => "claims missing or of the wrong type",
+            Self::Issuer => "issuer",
+            Self::Audience => "audience",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not yet valid",
+            Self::IssuedInFuture => "issued in the future",
+            Self::Roles => "roles",
+        })
+    }
+}
+
+/// Tokens longer than this are refused unread (RFC 8725 §3.1: bound what is parsed).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Header parameters that point at keys: never followed, and a token carrying one is refused
+/// (RFC 8725 §3.10) — only configured keys verify.
+const KEY_SOURCES: [&str; 4] = ["jku", "x5u", "jwk", "x5c"];
+
+/// The checks made before any signature is computed: the compact form (three base64url parts,
+/// nothing after the signature), at most [`MAX_TOKEN_BYTES`], no JWE, no nested JWT, no key
+/// source or `crit` in the header, an accepted `typ` and algorithm, and no name twice in the
+/// header or the claims (RFC 7515 §4: a parser may otherwise take either).
+fn inspect(token: &str, required_typ: Option<&str>) -> Result<(), AuthError> {
+    use base64::Engine as _;
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::TooLong);
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.len() {
+        3 => {}
+        5 => return Err(AuthError::Encrypted),
+        _ => return Err(AuthError::Malformed),
+    }
+    let base64url = |part: &str| {
+        part.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    // An empty signature (`alg: none`) is well-formed here and refused for its algorithm.
+    if parts[..2].iter().any(|part| part.is_empty()) || !parts.iter().all(|p| base64url(p)) {
+        return Err(AuthError::Malformed);
+    }
+    let decode = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| AuthError::Malformed)
+    };
+    let header_bytes = decode(parts[0])?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header_bytes).map_err(|_| AuthError::Malformed)?;
+    unique_names(&header_bytes)?;
+    unique_names(&decode(parts[1])?)?;
+    if header.contains_key("enc") {
+        return Err(AuthError::Encrypted);
+    }
+    if header.contains_key("cty") {
+        return Err(AuthError::Nested);
+    }
+    if KEY_SOURCES.iter().any(|name| header.contains_key(*name)) {
+        return Err(AuthError::KeySource);
+    }
+    if header.contains_key("crit") {
+        return Err(AuthError::Critical);
+    }
+    let typ = match header.get("typ") {
+        None => None,
+        Some(serde_json::Value::String(typ)) => Some(typ.to_ascii_lowercase()),
+        Some(_) => return Err(AuthError::Type),
+    };
+    let typ = typ
+        .as_deref()
+        .map(|t| t.strip_prefix("application/").unwrap_or(t));
+    let accepted = match required_typ {
+        Some(required) => typ == Some(required),
+        None => matches!(typ, None | Some("jwt") | Some("at+jwt")),
+    };
+    if !accepted {
+        return Err(AuthError::Type);
+    }
+    match header.get("alg").and_then(serde_json::Value::as_str) {
+        Some("EdDSA" | "ES256" | "RS256") => Ok(()),
+        _ => Err(AuthError::Algorithm),
+    }
+}
+
+/// Refuses a JSON object that names a member twice.
+fn unique_names(json: &[u8]) -> Result<(), AuthError> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct Names;
+    impl<'de> Visitor<'de> for Names {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if !seen.insert(name) {
+                    return Err(serde::de::Error::custom("a name appears twice"));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    deserializer
+        .deserialize_map(Names)
+        .map_err(|_| AuthError::Duplicate)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +323,9 @@ pub struct Authenticator {
     audience: String,
     dev: Option<DevSigner>,
     verified: VerifiedTokens,
+    /// `SIG_JWT_TYP`: the one `typ` every token must carry (lower case, without
+    /// `application/`); unset: `JWT`, `at+jwt` or none.
+    required_typ: Option<String>,
 }
 
 /// Tokens whose signature, issuer and audience were verified, by the SHA-256 of the token (the
@@ -255,7 +401,18 @@ impl Authenticator {
             audience: audience.to_owned(),
             dev,
             verified: VerifiedTokens::default(),
+            required_typ: None,
         })
+    }
+
+    /// Requires every token's `typ` to be `typ` (RFC 9068 §2.1: `at+jwt`); case and an
+    /// `application/` prefix do not matter. An empty value requires nothing more than the default.
+    pub fn with_required_type(mut self, typ: Option<&str>) -> Self {
+        self.required_typ = typ
+            .map(|t| t.trim().to_ascii_lowercase())
+            .map(|t| t.strip_prefix("application/").unwrap_or(&t).to_owned())
+            .filter(|t| !t.is_empty());
+        self
     }
 
     /// Turns the development issuer off (an OpenID Provider signs users in): no development
@@ -296,6 +453,9 @@ impl Authenticator {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(dev.kid.clone());
+        if let Some(typ) = &self.required_typ {
+            header.typ = Some(typ.clone());
+        }
         jsonwebtoken::encode(&header, &claims, &dev.key)
             .map_err(|e| AuthSetupError::Sign(e.to_string()))
     }
@@ -320,6 +480,7 @@ impl Authenticator {
         if let Some(claims) = self.verified.get(&digest) {
             return self.check_claims(claims, now);
         }
+        inspect(token, self.required_typ.as_deref())?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !matches!(
             header.alg,

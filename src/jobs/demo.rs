@@ -240,6 +240,7 @@ fn measure(agency: &str, who: &str, what: &str, starts: NaiveDate, days: i64) ->
         due_on: Some(starts + Duration::days(days)),
         status: None,
         progress_note: None,
+        updated_at: None,
     }
 }
 

@@ -27,6 +27,7 @@ const MAX_LIMIT: i64 = 200;
 
 /// The young person, as sent.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewYouth {
     /// 10 or 12 digits with an optional `-`/`+` separator; a coordination number is accepted.
     #[schema(example = "200811122381")]
@@ -42,6 +43,7 @@ pub struct NewYouth {
 
 /// A guardian (*vårdnadshavare*), as sent.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewGuardian {
     pub given_name: String,
     pub family_name: String,
@@ -55,6 +57,7 @@ pub struct NewGuardian {
 
 /// Where the case came from.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewReferral {
     pub source_agency: String,
     pub reason: Option<String>,
@@ -62,6 +65,7 @@ pub struct NewReferral {
 
 /// A new case.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewCase {
     #[schema(example = "vivalla")]
     pub area: String,
@@ -74,6 +78,7 @@ pub struct NewCase {
 /// Changes to a case; `closure_reason` is required when closing. A closed case takes only
 /// `retention` changes.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CasePatch {
     /// `active` or `closed`.
     pub status: Option<String>,
@@ -84,6 +89,7 @@ pub struct CasePatch {
 
 /// The owner's retention flags (see the README's "Retention").
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RetentionPatch {
     /// Keep the case past its retention time until the hold is lifted.
     pub hold: Option<bool>,

@@ -23,6 +23,7 @@ use crate::work::Unit;
 
 /// One party's decision.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PartyDecision {
     /// For guardians: the guardian's id from the case view.
     pub guardian_id: Option<String>,
@@ -34,6 +35,7 @@ pub struct PartyDecision {
 
 /// A consent as recorded from the signed (or documented oral) form.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewConsent {
     pub youth: Option<PartyDecision>,
     #[serde(default)]
@@ -50,6 +52,7 @@ pub struct NewConsent {
 
 /// Who revokes, and why.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Revocation {
     /// `youth` or `guardian`.
     pub party: String,

@@ -20,6 +20,7 @@ pub const MAX_NOTE_CHARS: usize = 20_000;
 
 /// A new note.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewNote {
     /// At most 20,000 characters.
     pub text: String,

@@ -68,6 +68,7 @@ struct Content {
 
 /// A measure as sent in `PUT /plan`; a known `id` keeps the measure's identity.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MeasureInput {
     pub id: Option<String>,
     pub agency: String,
@@ -79,10 +80,16 @@ pub struct MeasureInput {
     pub due_on: Option<NaiveDate>,
     pub status: Option<String>,
     pub progress_note: Option<String>,
+    /// Read-only, ignored: set by the server. Accepted so that a measure read from
+    /// `GET /plan` can be sent back as it is.
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<String>,
 }
 
 /// The plan's goals and measures, replacing the current ones.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlanInput {
     pub goals: Vec<String>,
     pub measures: Vec<MeasureInput>,
@@ -90,6 +97,7 @@ pub struct PlanInput {
 
 /// A progress report on one measure.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MeasurePatch {
     pub status: Option<String>,
     pub progress_note: Option<String>,
@@ -97,6 +105,7 @@ pub struct MeasurePatch {
 
 /// A follow-up meeting held.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FollowUpInput {
     #[schema(value_type = String, format = Date)]
     pub held_on: NaiveDate,

@@ -44,6 +44,7 @@ impl From<AgencyRow> for AgencyView {
 
 /// A new agency. `slug` must match `^[a-z0-9][a-z0-9-]{1,62}$`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAgency {
     #[schema(example = "fritid-karlskoga")]
     pub slug: String,

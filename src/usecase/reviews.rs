@@ -32,6 +32,7 @@ const DUE_AFTER_DAYS: i64 = 334;
 
 /// A new documented review.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewReview {
     /// The first day of the reviewed period.
     pub period_from: NaiveDate,

@@ -230,6 +230,7 @@ impl Rows {
                     due_on: date("due_on", &m.due),
                     status: Some(m.status.clone()).filter(|s| !s.is_empty()),
                     progress_note: None,
+                    updated_at: None,
                 }
             })
             .collect();

@@ -11,6 +11,7 @@ mod demo;
 mod errors;
 mod faults;
 mod hardening;
+mod jwt_cases;
 mod keys;
 mod ops;
 mod plans;

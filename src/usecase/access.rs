@@ -10,6 +10,7 @@ use crate::authz::{AgencyFacts, Context};
 use crate::clock::{rfc3339, rfc3339_naive};
 use crate::crypto::keys::hex;
 use crate::db::{self, DbConn};
+use crate::domain::case::CaseStatus;
 use crate::domain::consent::CATEGORIES;
 use crate::error::UseCaseError;
 use crate::repo::reference as reference_repo;
@@ -31,6 +32,15 @@ pub struct Grant {
     pub valid_until: Option<String>,
 }
 
+/// An agency an active consent lists that nevertheless sees nothing now, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Withheld {
+    pub agency: String,
+    pub consent_id: String,
+    /// `case_closed`: a closed case stays with its owner agency.
+    pub reason: &'static str,
+}
+
 /// Who can read a case now, as the policy set decides it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccessExplanation {
@@ -38,6 +48,8 @@ pub struct AccessExplanation {
     #[schema(format = DateTime)]
     pub evaluated_at: String,
     pub grants: Vec<Grant>,
+    /// Agencies the active consent lists that see nothing now (a closed case), with the reason.
+    pub withheld: Vec<Withheld>,
 }
 
 /// One access to the case, as the family sees it: which organisation, when, and what.
@@ -66,6 +78,7 @@ pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, UseCa
     let resource = slice.resource();
     let consent = slice.active_consent();
     let mut grants = Vec::new();
+    let mut withheld = Vec::new();
     for agency in reference_repo::agencies(unit.conn)? {
         let facts = AgencyFacts {
             slug: agency.slug.clone(),
@@ -83,6 +96,15 @@ pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, UseCa
             })
             .collect();
         if categories.is_empty() {
+            if let Some(consent) = consent.filter(|c| c.agencies.contains(&agency.slug)) {
+                if CaseStatus::Closed.is(&slice.row.status) {
+                    withheld.push(Withheld {
+                        agency: agency.slug,
+                        consent_id: consent.row.id.clone(),
+                        reason: "case_closed",
+                    });
+                }
+            }
             continue;
         }
         let by_consent = (agency.slug != slice.row.owner_agency)
@@ -105,6 +127,7 @@ pub fn explain(unit: &mut Unit<'_>, id: &str) -> Result<AccessExplanation, UseCa
         case_id: id.to_owned(),
         evaluated_at: rfc3339(&unit.now),
         grants,
+        withheld,
     })
 }
 

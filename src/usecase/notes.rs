@@ -10,6 +10,7 @@ use crate::audit::Action;
 use crate::authz::Context;
 use crate::clock::rfc3339_naive;
 use crate::crypto::columns::Column;
+use crate::domain::case::CaseStatus;
 use crate::domain::consent::note_category;
 use crate::error::UseCaseError;
 use crate::repo::cases::{self as repo, NoteRow};
@@ -58,7 +59,7 @@ fn note_view(unit: &Unit<'_>, note: &NoteRow) -> Result<NoteView, UseCaseError> 
 pub fn create(unit: &mut Unit<'_>, id: &str, input: NewNote) -> Result<NoteView, UseCaseError> {
     let slice = access::load(unit, id)?;
     unit.require(Action::NoteCreate, &slice, &Context::default())?;
-    refuse_changes(&slice.row)?;
+    takes_notes(&slice.row)?;
     let length = input.text.chars().count();
     if input.text.trim().is_empty() || length > MAX_NOTE_CHARS {
         return Err(UseCaseError::validation(
@@ -99,8 +100,19 @@ pub fn list_and_may_write(
     let slice = access::load(unit, id)?;
     let notes = list_of(unit, &slice)?;
     let may_write = unit.allows(Action::NoteCreate, &slice, &Context::default())
-        && refuse_changes(&slice.row).is_ok();
+        && takes_notes(&slice.row).is_ok();
     Ok((notes, may_write))
+}
+
+/// A case takes notes unless it is erased, archived or closed (closed means closed).
+fn takes_notes(row: &repo::CaseRow) -> Result<(), UseCaseError> {
+    refuse_changes(row)?;
+    if CaseStatus::Closed.is(&row.status) {
+        return Err(UseCaseError::Conflict(
+            "the case is closed: no notes are added to it".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 fn list_of(

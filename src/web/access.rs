@@ -25,6 +25,8 @@ struct AccessPage {
     case_id: String,
     evaluated_at: String,
     rows: Vec<GrantRow>,
+    /// Agencies a consent lists that see nothing because the case is closed.
+    closed_to: Vec<String>,
     /// Whether the user works with cases (an auditor reads who may see it, not the case).
     case_link: bool,
 }
@@ -63,6 +65,11 @@ pub async fn explain(
         case_id: id,
         evaluated_at: words::local_time(&found.evaluated_at),
         rows,
+        closed_to: found
+            .withheld
+            .iter()
+            .map(|w| super::pages::agency_name(agencies, &w.agency))
+            .collect(),
         case_link: [Role::SocialSecretary, Role::PoliceOfficer, Role::Partner]
             .iter()
             .any(|r| session.actor.has_role(*r)),

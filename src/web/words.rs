@@ -171,6 +171,10 @@ pub fn error_text(error: &UseCaseError) -> (&'static str, &'static str) {
             "Du har inte behörighet",
             "Det finns inget aktivt samtycke som ger din verksamhet tillgång till ärendet.",
         ),
+        UseCaseError::Forbidden(message) if message.contains("case is closed") => (
+            "Ärendet är avslutat",
+            "Ett avslutat ärende ser bara den ägande socialtjänsten, även om samtycket fortfarande gäller. Kontakta ärendets socialsekreterare om du har frågor.",
+        ),
         UseCaseError::Forbidden(_) | UseCaseError::UnknownAgency => (
             "Du har inte behörighet",
             "Din roll eller verksamhet får inte se det här. Kontakta ärendets socialsekreterare om du behöver tillgång.",

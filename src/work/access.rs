@@ -8,6 +8,7 @@ use diesel::QueryResult;
 use crate::audit::Action;
 use crate::authz::{CaseFacts, Context, Resource};
 use crate::db::DbConn;
+use crate::domain::case::CaseStatus;
 use crate::domain::consent::{self, ConsentState, StateFacts, CATEGORIES};
 use crate::error::UseCaseError;
 use crate::repo::cases::{self as repo, CaseRow, Consent, GuardianRow};
@@ -117,6 +118,14 @@ impl Unit<'_> {
                 self.audit.consent_id = slice.active_consent().map(|c| c.row.id.clone());
             }
             return Ok(());
+        }
+        let consented = slice
+            .active_consent()
+            .is_some_and(|c| c.agencies.contains(&self.actor.agency));
+        if consented && CaseStatus::Closed.is(&slice.row.status) {
+            return Err(UseCaseError::Forbidden(
+                "the case is closed: only its owner agency sees it now".to_owned(),
+            ));
         }
         Err(if self.consent_would_allow(action, &resource, context) {
             UseCaseError::ConsentRequired(format!(

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod closed;
 mod consent;
 mod demo;
 mod errors;

@@ -129,3 +129,39 @@ def test_a_partner_reports_on_their_own_measure_only(any_server, browser):
     now = server.api("GET", f"/api/v1/cases/{case['id']}/plan", owner)
     assert now["version"] == 1 and now["measures"][1]["status"] == "planned"
     context.close()
+
+
+def test_a_closed_case_stays_with_its_owner(any_server, browser):
+    """Closed means closed: the partner's next page is the 403 page saying the case is closed;
+    the owner's case page and "Vem kan se ärendet" say who lost access and why."""
+    server = any_server
+    case, _, _, owner = seed(server, "Cornelia", ["fritid-orebro"])
+    backend = server.env["SIG_DATABASE_URL"].split(":")[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    login(page, server.base, "fr-frida", "Frida Fritid", PARTNER, "Partner")
+    page.goto(f"{server.base}/arenden/{case['id']}")
+    expect(page.get_by_role("heading", level=2, name="Den unge")).to_be_visible()
+    view = server.api("GET", f"/api/v1/cases/{case['id']}", owner)
+    server.api("PATCH", f"/api/v1/cases/{case['id']}", owner,
+               {"status": "closed", "closure_reason": "Målen uppnådda"}, if_match=view["version"])
+    response = page.reload()
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1, name="Ärendet är avslutat")).to_be_visible()
+    assert "Cornelia" not in page.content()
+    check_page(page, f"avslutat-partner-{backend}")
+    context.close()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    login(page, server.base, "ss-anna", "Anna Lindqvist", "Socialtjänsten Örebro kommun",
+          "Socialsekreterare")
+    page.goto(f"{server.base}/arenden/{case['id']}")
+    expect(page.get_by_text("Ärendet är avslutat. Bara den ägande socialtjänsten")).to_be_visible()
+    assert page.get_by_role("button", name="Skriv anteckning").count() == 0
+    check_page(page, f"avslutat-agare-{backend}")
+    page.get_by_role("link", name="Vem kan se ärendet").first.click()
+    expect(page.get_by_role("heading", level=2, name="Har inte längre tillgång")).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text="Kultur och fritid")).to_be_visible()
+    check_page(page, f"avslutat-atkomst-{backend}")
+    context.close()

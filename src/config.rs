@@ -217,6 +217,28 @@ pub struct Config {
     )]
     pub rate_limit_burst: u32,
 
+    /// Requests with a refused token one client address may send per minute (all at once if
+    /// need be); past it, 429 and one `auth.throttled` event per address and minute with the
+    /// count instead of an event each.
+    #[arg(
+        long,
+        env = "SIG_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        global = true
+    )]
+    pub auth_failures_per_minute: u32,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated IP
+    /// addresses). Unset: the connection's peer is the client, whatever a header says.
+    #[arg(
+        long,
+        env = "SIG_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Seconds a client has to send a request's head (and a body's bytes); 408 or a closed
     /// connection otherwise.
     #[arg(
@@ -305,6 +327,8 @@ impl Config {
             retention_years: 5,
             rate_limit_per_second: 30,
             rate_limit_burst: 300,
+            auth_failures_per_minute: 60,
+            trusted_proxies: Vec::new(),
             request_timeout_secs: 10,
             keep_alive_secs: 30,
         }

@@ -1,4 +1,5 @@
-//! Abuse limits: how fast one user may call the API, and how long a request body may take.
+//! Abuse limits: how fast one user may call the API, how many refused tokens one address may
+//! send, and how long a request body may take.
 //!
 //! A request body must arrive within `SIG_REQUEST_TIMEOUT_SECS` (408 `request_timeout`), the
 //! same time a client has for the request head.
@@ -8,7 +9,12 @@
 //! every refused request under `/api/v1`, leaves one audit event naming the user. The bucket is
 //! kept per user, not per address: everyone at one municipality may sit behind one proxy.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -60,6 +66,131 @@ impl RateLimits {
     }
 }
 
+/// Requests that fail authentication, per client address (`SIG_AUTH_FAILURES_PER_MINUTE`):
+/// within the rate each is a 401 with its own `auth.failed` event; past it, a 429 that is
+/// counted instead — one `auth.throttled` event per address and minute carries the count, so a
+/// flood of bad tokens cannot flood the audit log, and nothing is hidden.
+#[derive(Debug)]
+pub struct AuthFailures {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+    windows: Mutex<HashMap<IpAddr, Window>>,
+}
+
+/// The throttled requests of one address since `since`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub since: DateTime<Utc>,
+    pub count: u64,
+}
+
+/// How long one `auth.throttled` event's count runs.
+pub const THROTTLE_WINDOW_SECS: i64 = 60;
+
+impl AuthFailures {
+    /// `per_minute` refused tokens per address (at least 1), all of them at once if need be.
+    pub fn new(per_minute: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let clock = DefaultClock::default();
+        let limiter =
+            governor::RateLimiter::dashmap_with_clock(Quota::per_minute(per_minute), clock.clone());
+        Self {
+            limiter,
+            clock,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one refused token from `address`: `Ok` while within the rate, else the whole
+    /// seconds until the next one would be.
+    pub fn refuse(&self, address: IpAddr) -> Result<(), u64> {
+        self.limiter.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+        })
+    }
+
+    /// Counts one throttled request from `address` at `now`; returns the address's previous
+    /// window when it had run its minute (its event is due), starting a new one.
+    pub fn count(&self, address: IpAddr, now: DateTime<Utc>) -> Option<Window> {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let window = windows.entry(address).or_insert(Window {
+            since: now,
+            count: 0,
+        });
+        if now - window.since >= Duration::seconds(THROTTLE_WINDOW_SECS) {
+            let ended = *window;
+            *window = Window {
+                since: now,
+                count: 1,
+            };
+            return Some(ended);
+        }
+        window.count += 1;
+        None
+    }
+
+    /// Takes the windows whose minute has run at `now` (every window when `all`), for their
+    /// events: the housekeeping each minute, and everything at shutdown.
+    pub fn take_due(&self, now: DateTime<Utc>, all: bool) -> Vec<(IpAddr, Window)> {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let due: Vec<IpAddr> = windows
+            .iter()
+            .filter(|(_, w)| all || now - w.since >= Duration::seconds(THROTTLE_WINDOW_SECS))
+            .map(|(address, _)| *address)
+            .collect();
+        due.into_iter()
+            .filter_map(|address| windows.remove(&address).map(|w| (address, w)))
+            .filter(|(_, w)| w.count > 0)
+            .collect()
+    }
+
+    /// Gives back a window whose event could not be written, merged with any newer one.
+    pub fn put_back(&self, address: IpAddr, window: Window) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let merged = windows.entry(address).or_insert(Window {
+            since: window.since,
+            count: 0,
+        });
+        merged.since = merged.since.min(window.since);
+        merged.count += window.count;
+    }
+
+    /// Forgets addresses whose bucket is full again.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// The client's address: the connection's peer, or — when the peer is a trusted proxy
+/// (`SIG_TRUSTED_PROXIES`) — the nearest address in `X-Forwarded-For` that is not one. Never
+/// a forwarded address from an untrusted peer, which anyone could write.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[IpAddr],
+) -> IpAddr {
+    let unknown = IpAddr::from([0, 0, 0, 0]);
+    let Some(peer) = peer else {
+        return unknown;
+    };
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut chain: Vec<IpAddr> = forwarded_for
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    while let Some(hop) = chain.pop() {
+        if !trusted.contains(&hop) {
+            return hop;
+        }
+    }
+    peer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +210,70 @@ mod tests {
             "another user has a bucket of their own"
         );
         assert_eq!(limits.tracked(), 2);
+    }
+
+    #[test]
+    fn refused_tokens_are_limited_per_address_and_counted_per_minute() {
+        let failures = AuthFailures::new(3);
+        let a: IpAddr = "203.0.113.9".parse().expect("ip");
+        let b: IpAddr = "198.51.100.1".parse().expect("ip");
+        for _ in 0..3 {
+            assert!(failures.refuse(a).is_ok());
+        }
+        assert!(failures.refuse(a).is_err());
+        assert!(
+            failures.refuse(b).is_ok(),
+            "another address has its own bucket"
+        );
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        assert_eq!(failures.count(a, t0), None);
+        assert_eq!(failures.count(a, t0 + Duration::seconds(59)), None);
+        assert!(failures
+            .take_due(t0 + Duration::seconds(59), false)
+            .is_empty());
+        assert_eq!(
+            failures.count(a, t0 + Duration::seconds(60)),
+            Some(Window {
+                since: t0,
+                count: 2
+            })
+        );
+        failures.count(b, t0 + Duration::seconds(70));
+        let due = failures.take_due(t0 + Duration::seconds(125), false);
+        assert_eq!(
+            due,
+            [(
+                a,
+                Window {
+                    since: t0 + Duration::seconds(60),
+                    count: 1
+                }
+            )]
+        );
+        assert_eq!(
+            failures.take_due(t0 + Duration::seconds(125), true).len(),
+            1
+        );
+        assert!(failures
+            .take_due(t0 + Duration::seconds(125), true)
+            .is_empty());
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_may_name_the_client() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let client: IpAddr = "203.0.113.9".parse().expect("ip");
+        let forged = "192.0.2.66, 203.0.113.9";
+        assert_eq!(
+            client_address(Some(client), Some("192.0.2.66"), &[proxy]),
+            client
+        );
+        assert_eq!(client_address(Some(proxy), Some(forged), &[proxy]), client);
+        assert_eq!(
+            client_address(Some(proxy), Some("203.0.113.9, 10.0.0.1"), &[proxy]),
+            client
+        );
+        assert_eq!(client_address(Some(proxy), None, &[proxy]), proxy);
+        assert_eq!(client_address(Some(proxy), Some("x"), &[]), proxy);
     }
 }

@@ -49,6 +49,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             .run()
             .await
     })?;
+    // Throttled requests still being counted get their event, before the last checkpoint.
+    jobs::throttle::flush(&at_shutdown, true);
     // The last checkpoint covers every event this instance wrote.
     match jobs::checkpoints::sign_now(&at_shutdown) {
         Ok(Some(checkpoint)) => {
@@ -62,14 +64,20 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Once the workers are up, and then every minute: drops the rate buckets of users who have
-/// been quiet long enough for them to be full again, and hands freed heap back to the system.
+/// Once the workers are up, and then every minute: writes the `auth.throttled` events of the
+/// minutes that have run, drops the rate buckets of users and addresses quiet long enough for
+/// them to be full again, and hands freed heap back to the system.
 async fn housekeeping(state: web::Data<AppState>) {
     let start = actix_web::rt::time::Instant::now() + Duration::from_secs(2);
     let mut tick = actix_web::rt::time::interval_at(start, Duration::from_secs(60));
     loop {
         tick.tick().await;
+        let counts = state.clone();
+        if let Err(error) = web::block(move || jobs::throttle::flush(&counts, false)).await {
+            tracing::error!(%error, "the auth.throttled events were not written");
+        }
         state.rate_limits.forget_idle();
+        state.auth_failures.forget_idle();
         return_free_memory();
     }
 }

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::crypto::fields::FieldCrypto;
 use crate::crypto::keys::KeyStore;
 use crate::db::{self, DbError, Pool, PoolSettings};
-use crate::limits::RateLimits;
+use crate::limits::{AuthFailures, RateLimits};
 use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,8 @@ pub struct StateInner {
     pub audit: AuditLog,
     /// Requests per user.
     pub rate_limits: RateLimits,
+    /// Refused tokens per client address.
+    pub auth_failures: AuthFailures,
     /// The callers' agencies, as found in the database.
     pub agencies: crate::repo::reference::KnownAgencies,
     /// Turns for the work of reads (see [`crate::work::read`]).
@@ -124,6 +126,7 @@ impl AppState {
             n => n as usize,
         };
         Ok(Self(Arc::new(StateInner {
+            auth_failures: AuthFailures::new(config.auth_failures_per_minute),
             config,
             rate_limits,
             pool,

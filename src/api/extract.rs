@@ -43,6 +43,11 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 #[derive(Clone, Copy, Debug)]
 pub struct AuthFailure(pub AuthError);
 
+/// A refused token past its address's limit: counted, not audited one by one
+/// ([`crate::jobs::throttle`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Throttled(pub std::net::IpAddr);
+
 fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, UseCaseError> {
     req.app_data::<web::Data<AppState>>()
         .ok_or_else(|| UseCaseError::Internal("application state is not registered".to_owned()))
@@ -71,7 +76,20 @@ impl FromRequest for Actor {
             .map_err(|reason| {
                 tracing::debug!(%reason, "token refused");
                 req.extensions_mut().insert(AuthFailure(reason));
-                UseCaseError::Unauthenticated(reason.description())
+                let address = crate::limits::client_address(
+                    req.peer_addr().map(|a| a.ip()),
+                    req.headers()
+                        .get("x-forwarded-for")
+                        .and_then(|v| v.to_str().ok()),
+                    &state.config.trusted_proxies,
+                );
+                match state.auth_failures.refuse(address) {
+                    Ok(()) => UseCaseError::Unauthenticated(reason.description()),
+                    Err(retry_after_secs) => {
+                        req.extensions_mut().insert(Throttled(address));
+                        UseCaseError::RateLimited { retry_after_secs }
+                    }
+                }
             })
             .and_then(|actor| {
                 state.rate_limits.check(&actor.sub)?;

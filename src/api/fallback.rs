@@ -10,18 +10,18 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 
+use super::extract::Throttled;
 use super::{request_meta, AuditRecorded};
 use crate::audit::{Action, EventActor};
 use crate::auth::Actor;
 use crate::error::UseCaseError;
+use crate::jobs;
 use crate::state::AppState;
 use crate::work::{self, AuditFacts};
 
 /// Authenticated reads of reference data are not audited (API.md §10).
-fn exempt(method: &Method, pattern: Option<&str>, status: StatusCode) -> bool {
-    method == Method::GET
-        && matches!(pattern, Some("/api/v1/areas") | Some("/api/v1/agencies"))
-        && status != StatusCode::UNAUTHORIZED
+fn exempt(method: &Method, pattern: Option<&str>) -> bool {
+    method == Method::GET && matches!(pattern, Some("/api/v1/areas") | Some("/api/v1/agencies"))
 }
 
 pub async fn fallback(
@@ -36,7 +36,9 @@ pub async fn fallback(
     let status = response.status();
     let pattern = request.match_pattern();
     let method = request.method().clone();
-    if exempt(&method, pattern.as_deref(), status) {
+    let throttled = request.extensions().get::<Throttled>().copied();
+    let refused_token = status == StatusCode::UNAUTHORIZED || throttled.is_some();
+    if !refused_token && exempt(&method, pattern.as_deref()) {
         return Ok(response.map_into_left_body());
     }
     let Some(state) = request
@@ -45,6 +47,15 @@ pub async fn fallback(
     else {
         return Ok(response.map_into_left_body());
     };
+    if let Some(Throttled(address)) = throttled {
+        // Counted; the address's minute is written once it has run.
+        let now = state.clock.now();
+        let Some(window) = state.auth_failures.count(address, now) else {
+            return Ok(response.map_into_left_body());
+        };
+        let event = jobs::throttle::event(address, window, now);
+        return finish(response, state, event).await;
+    }
     let actor = request.extensions().get::<Actor>().map(EventActor::from);
     let action = if status == StatusCode::UNAUTHORIZED {
         Action::AuthFailed
@@ -79,15 +90,19 @@ pub async fn fallback(
         denial,
         now,
     );
-    let stored = web::block(move || {
-        let mut conn = state.pool.get()?;
-        state
-            .audit
-            .write(&mut conn, |_| Ok::<_, UseCaseError>(((), Some(event))))
-    })
-    .await
-    .map_err(UseCaseError::from)
-    .and_then(|stored| stored);
+    finish(response, state, event).await
+}
+
+/// Stores the fallback's event; 503 in place of the response if it cannot be stored.
+async fn finish<B: MessageBody + 'static>(
+    response: ServiceResponse<B>,
+    state: AppState,
+    event: crate::audit::NewEvent,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let stored = web::block(move || work::record(&state, event))
+        .await
+        .map_err(UseCaseError::from)
+        .and_then(|stored| stored);
     match stored {
         Ok(()) => Ok(response.map_into_left_body()),
         Err(error) => {

@@ -1,8 +1,9 @@
-//! Work the service does on its own, not for a request: retention and the audit log's
-//! checkpoints. Each writes to the audit log through the same door as a request
+//! Work the service does on its own, not for a request: retention, the audit log's
+//! checkpoints, the counts of throttled requests. Each writes to the audit log through the same door as a request
 //! ([`crate::audit::log::AuditLog`]).
 
 pub mod checkpoints;
 pub mod cosign;
 pub mod demo;
 pub mod retention;
+pub mod throttle;

@@ -58,7 +58,7 @@ pub fn plan_status(status: &str, agreed_on: Option<&str>) -> String {
 }
 
 /// Every audited action with its words (API.md §10), in the order the log's filter offers them.
-pub const ACTIONS: [(&str, &str); 35] = [
+pub const ACTIONS: [(&str, &str); 36] = [
     ("case.read", "Läste ärende"),
     ("case.list", "Listade ärenden"),
     ("case.create", "Skapade ärende"),
@@ -94,6 +94,7 @@ pub const ACTIONS: [(&str, &str); 35] = [
     ("session.logout", "Loggade ut"),
     ("session.expired", "Sessionen gick ut"),
     ("auth.failed", "Misslyckad inloggning"),
+    ("auth.throttled", "Spärrade misslyckade inloggningar"),
     ("request.unmatched", "Okänd adress"),
     ("case.erase", "Gallrade ärende"),
     ("case.archive", "Arkiverade ärende"),
@@ -319,6 +320,7 @@ mod tests {
         let mut all: Vec<Action> = ROUTE_ACTIONS.iter().map(|(_, _, a)| *a).collect();
         all.extend([
             Action::AuthFailed,
+            Action::AuthThrottled,
             Action::RequestUnmatched,
             Action::CaseErase,
             Action::CaseArchive,

@@ -170,6 +170,15 @@ pub fn event(
     }
 }
 
+/// Writes one event that records no unit of work (a refused request, a throttled minute)
+/// through the audit log's one door.
+pub fn record(state: &StateInner, event: NewEvent) -> Result<(), UseCaseError> {
+    let mut conn = state.pool.get()?;
+    state
+        .audit
+        .write(&mut conn, |_| Ok::<_, UseCaseError>(((), Some(event))))
+}
+
 /// Runs `work` as `actor` on `conn` (inside a transaction the caller opened), after loading the
 /// caller's agency; what it learnt for the audit event goes to `facts`.
 fn perform<T>(

@@ -23,6 +23,7 @@ mod retention;
 mod reviews;
 mod schema_drift;
 mod stats;
+mod throttle;
 mod transactions;
 mod tree;
 mod web;

@@ -18,6 +18,12 @@
 #                                                            # the server's options (default below)
 #   SIG_LOAD_BIN=/tmp/sig-old scripts/load.sh sqlite 20 32   # another build of the binary (no
 #                                                            # cargo build): old and new side by side
+#   SIG_LOAD_FLOOD=1 scripts/load.sh sqlite 10 8               # the reads' p99 while a flood of
+#                                                            # forged tokens hits the same server
+#                                                            # from the same address, and how
+#                                                            # many audit events the flood wrote
+#                                                            # (SIG_LOAD_FLOOD_DELAY_MS=8: 10,000
+#                                                            # tokens in 10 s)
 #   SIG_LOAD_PAGES=1 SIG_LOAD_RUNS=3 scripts/load.sh sqlite 10 8
 #                                                            # the case page /arenden/{id} against
 #                                                            # GET /api/v1/cases/{id}, both as the
@@ -159,6 +165,44 @@ done
 if grep -qiE 'warn|error' "$work/serve.log"; then
   echo "server warnings and errors (by message):"
   grep -iE 'warn|error' "$work/serve.log" | sed -E 's/.*(WARN|ERROR)[^a-z]*//; s/request_id=[^ ]*//' | sort | uniq -c | sort -rn | head -5
+fi
+
+if [ "${SIG_LOAD_FLOOD:-0}" = 1 ]; then
+  # Reads by the police officer with and without a flood of forged tokens from the same address
+  # (the police token with its signature changed: a known kid, so every one is a full signature
+  # check) — the flood's wrk runs as long as the reads. How many audit events did the flood
+  # write, and how much slower were the others' reads?
+  forged="${police%.*}.$(printf '%s' "${police##*.}" | tr 'A-Za-z' 'B-ZAb-za')"
+  {
+    echo "wrk.headers[\"Authorization\"] = \"Bearer $forged\""
+    echo "request = function() return wrk.format(\"GET\", \"/api/v1/areas\") end"
+    # SIG_LOAD_FLOOD_DELAY_MS: each of the flood's 8 connections waits this long between
+    # requests (8 ms: about 1,000 a second, 10,000 in 10 s); 0 or unset: as fast as it can.
+    [ "${SIG_LOAD_FLOOD_DELAY_MS:-0}" = 0 ] || echo "delay = function() return ${SIG_LOAD_FLOOD_DELAY_MS} end"
+    echo "done = function(summary, latency, requests)"
+    echo "  io.write(string.format(\"FLOOD %d %d\\n\", summary.requests, summary.errors.status))"
+    echo "end"
+  } >"$work/flood.lua"
+  refused() { "$bin" audit export --format ndjson | grep -cE '"action":"auth\.(failed|throttled)"' || true; }
+  echo "SIG_AUTH_FAILURES_PER_MINUTE=${SIG_AUTH_FAILURES_PER_MINUTE:-60 (default)}; reads as above, then the same with the flood"
+  printf '%-12s %10s %10s %10s %12s %12s %12s\n' concurrency 'req/s' 'p99 ms' 'flood p99' 'flood reqs' 'flood 2xx' 'new events'
+  for c in $levels; do
+    for run in $(seq "$runs"); do
+      line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/read.lua" "http://$SIG_BIND" | grep '^RESULT')
+      read -r _ total rps p50 quiet_p99 errors p999 max <<<"$line"
+      before=$(refused)
+      wrk -t 1 -c 8 -d "${duration}s" --timeout 10s -s "$work/flood.lua" "http://$SIG_BIND" | grep '^FLOOD' >"$work/flood.out" &
+      flood=$!
+      line=$(wrk -t "$(( c < 2 ? 1 : 2 ))" -c "$c" -d "${duration}s" --timeout 10s -s "$work/read.lua" "http://$SIG_BIND" | grep '^RESULT')
+      wait "$flood"
+      read -r _ total rps p50 p99 errors p999 max <<<"$line"
+      read -r _ flood_total flood_status <<<"$(cat "$work/flood.out")"
+      printf '%-12s %10s %10s %10s %12s %12s %12s\n' "$c" "$rps" "$quiet_p99" "$p99" "$flood_total" \
+        "$(( flood_total - flood_status ))" "$(( $(refused) - before ))"
+    done
+  done
+  "$bin" audit verify | tail -n 1
+  exit 0
 fi
 
 if [ "${SIG_LOAD_PAGES:-0}" = 1 ]; then

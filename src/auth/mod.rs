@@ -328,13 +328,17 @@ pub struct Authenticator {
     required_typ: Option<String>,
 }
 
-/// Tokens whose signature, issuer and audience were verified, by the SHA-256 of the token (the
-/// bearer credential itself is not kept). A signature check is a fifth of a case read's CPU, and
-/// a client sends the same token until it expires; the same bytes verify the same way, so a hit
-/// skips only the signature. Time claims are checked on every request. Bounded: emptied when
-/// full.
+/// What verifying a token's bytes gave — its claims, or why it was refused — by the SHA-256 of
+/// the token (the bearer credential itself is not kept). A signature check is a fifth of a case
+/// read's CPU, and a client sends the same token until it expires; a flood repeats the same bad
+/// one. The same bytes verify the same way against the same keys, so a hit skips the signature
+/// (and the checks before it); time claims are checked on every request. Accepted and refused
+/// tokens are kept apart, so bad tokens cannot push out good ones. Bounded: emptied when full.
 #[derive(Default)]
-struct VerifiedTokens(std::sync::Mutex<HashMap<[u8; 32], Claims>>);
+struct VerifiedTokens {
+    accepted: std::sync::Mutex<HashMap<[u8; 32], Claims>>,
+    refused: std::sync::Mutex<HashMap<[u8; 32], AuthError>>,
+}
 
 const VERIFIED_TOKENS: usize = 4096;
 
@@ -345,16 +349,31 @@ impl VerifiedTokens {
         out
     }
 
-    fn get(&self, digest: &[u8; 32]) -> Option<Claims> {
-        self.0.lock().ok()?.get(digest).cloned()
+    fn get(&self, digest: &[u8; 32]) -> Option<Result<Claims, AuthError>> {
+        if let Some(claims) = self.accepted.lock().ok()?.get(digest) {
+            return Some(Ok(claims.clone()));
+        }
+        self.refused.lock().ok()?.get(digest).map(|e| Err(*e))
     }
 
-    fn put(&self, digest: [u8; 32], claims: &Claims) {
-        if let Ok(mut map) = self.0.lock() {
+    fn put(&self, digest: [u8; 32], outcome: &Result<Claims, AuthError>) {
+        fn bounded<V>(map: &mut HashMap<[u8; 32], V>, digest: [u8; 32], value: V) {
             if map.len() >= VERIFIED_TOKENS {
                 map.clear();
             }
-            map.insert(digest, claims.clone());
+            map.insert(digest, value);
+        }
+        match outcome {
+            Ok(claims) => {
+                if let Ok(mut map) = self.accepted.lock() {
+                    bounded(&mut map, digest, claims.clone());
+                }
+            }
+            Err(reason) => {
+                if let Ok(mut map) = self.refused.lock() {
+                    bounded(&mut map, digest, *reason);
+                }
+            }
         }
     }
 }
@@ -476,10 +495,24 @@ impl Authenticator {
 
     /// Verifies one compact JWT.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Actor, AuthError> {
-        let digest = VerifiedTokens::digest(token);
-        if let Some(claims) = self.verified.get(&digest) {
-            return self.check_claims(claims, now);
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::TooLong);
         }
+        let digest = VerifiedTokens::digest(token);
+        let outcome = match self.verified.get(&digest) {
+            Some(outcome) => outcome,
+            None => {
+                let outcome = self.verify_signed(token);
+                self.verified.put(digest, &outcome);
+                outcome
+            }
+        };
+        self.check_claims(outcome?, now)
+    }
+
+    /// Everything about a token that depends only on its bytes and the configured keys: its
+    /// form and header, the signature, and the issuer, audience and types of its claims.
+    fn verify_signed(&self, token: &str) -> Result<Claims, AuthError> {
         inspect(token, self.required_typ.as_deref())?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !matches!(
@@ -509,9 +542,7 @@ impl Authenticator {
                 break;
             }
         }
-        let claims = outcome?;
-        self.verified.put(digest, &claims);
-        self.check_claims(claims, now)
+        outcome
     }
 
     fn verify_with(&self, token: &str, key: &VerifierKey) -> Result<Claims, AuthError> {

@@ -21,28 +21,62 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::error::UseCaseError;
 
+/// The per-user limit of the whole service: with `n` instances on one database, each keeps
+/// `1/n` of it (rate and burst), so together they allow what one would. `n` is counted by
+/// [`crate::jobs::instances`]; when it changes the buckets start full again.
 #[derive(Debug)]
 pub struct RateLimits {
-    limiter: DefaultKeyedRateLimiter<String>,
+    per_second: u32,
+    burst: u32,
+    share: std::sync::RwLock<Share>,
     clock: DefaultClock,
+}
+
+#[derive(Debug)]
+struct Share {
+    instances: u32,
+    limiter: DefaultKeyedRateLimiter<String>,
 }
 
 impl RateLimits {
     /// `per_second` and `burst` are at least 1.
     pub fn new(per_second: u32, burst: u32) -> Self {
-        let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let clock = DefaultClock::default();
-        let limiter = governor::RateLimiter::dashmap_with_clock(
-            Quota::per_second(per_second).allow_burst(burst),
-            clock.clone(),
-        );
-        Self { limiter, clock }
+        let per_second = per_second.max(1);
+        let burst = burst.max(1);
+        Self {
+            share: std::sync::RwLock::new(Share {
+                instances: 1,
+                limiter: Self::limiter(per_second, burst, 1, &clock),
+            }),
+            per_second,
+            burst,
+            clock,
+        }
+    }
+
+    fn limiter(
+        per_second: u32,
+        burst: u32,
+        instances: u32,
+        clock: &DefaultClock,
+    ) -> DefaultKeyedRateLimiter<String> {
+        let period =
+            std::time::Duration::from_secs_f64(f64::from(instances) / f64::from(per_second));
+        let burst = NonZeroU32::new(burst.div_ceil(instances)).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        governor::RateLimiter::dashmap_with_clock(quota, clock.clone())
+    }
+
+    fn share(&self) -> std::sync::RwLockReadGuard<'_, Share> {
+        self.share.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts one request of `sub`; 429 with the whole seconds to wait when over the limit.
     pub fn check(&self, sub: &str) -> Result<(), UseCaseError> {
-        match self.limiter.check_key(&sub.to_owned()) {
+        match self.share().limiter.check_key(&sub.to_owned()) {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
@@ -54,15 +88,35 @@ impl RateLimits {
         }
     }
 
+    /// Shares the limit among `instances` (at least 1); `true` when that changed it.
+    pub fn set_instances(&self, instances: u32) -> bool {
+        let instances = instances.max(1);
+        if self.share().instances == instances {
+            return false;
+        }
+        let mut share = self.share.write().unwrap_or_else(|e| e.into_inner());
+        *share = Share {
+            instances,
+            limiter: Self::limiter(self.per_second, self.burst, instances, &self.clock),
+        };
+        true
+    }
+
+    /// The instances the limit is shared among.
+    pub fn instances(&self) -> u32 {
+        self.share().instances
+    }
+
     /// Forgets users whose bucket is full again, so the table holds only recent callers.
     pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        let share = self.share();
+        share.limiter.retain_recent();
+        share.limiter.shrink_to_fit();
     }
 
     /// Users with a bucket in the table.
     pub fn tracked(&self) -> usize {
-        self.limiter.len()
+        self.share().limiter.len()
     }
 }
 
@@ -210,6 +264,18 @@ mod tests {
             "another user has a bucket of their own"
         );
         assert_eq!(limits.tracked(), 2);
+    }
+
+    #[test]
+    fn two_instances_each_keep_half() {
+        let limits = RateLimits::new(1, 10);
+        assert!(limits.set_instances(2));
+        assert!(!limits.set_instances(2));
+        let allowed = (0..10).filter(|_| limits.check("a").is_ok()).count();
+        assert_eq!(allowed, 5);
+        assert!(limits.set_instances(1));
+        let allowed = (0..20).filter(|_| limits.check("a").is_ok()).count();
+        assert_eq!(allowed, 10, "the whole limit again, buckets full");
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(keep_audit_witnessed(background.clone()));
         actix_web::rt::spawn(run_retention_daily(background.clone()));
+        actix_web::rt::spawn(share_rate_limits(background.clone()));
         actix_web::rt::spawn(housekeeping(background));
         HttpServer::new(move || build_app(data.clone()))
             .workers(workers)
@@ -79,6 +80,29 @@ async fn housekeeping(state: web::Data<AppState>) {
         state.rate_limits.forget_idle();
         state.auth_failures.forget_idle();
         return_free_memory();
+    }
+}
+
+/// Every 5 s: counts the instances serving on this database and shares the per-user rate
+/// limit among them ([`jobs::instances`]).
+async fn share_rate_limits(state: web::Data<AppState>) {
+    let presence = Arc::new(std::sync::Mutex::new(jobs::instances::Presence::default()));
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let (state, presence) = (state.clone(), presence.clone());
+        let counted = web::block(move || {
+            let mut presence = presence.lock().unwrap_or_else(|e| e.into_inner());
+            presence.tick(&state)
+        })
+        .await;
+        match counted {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the instances on the database were not counted")
+            }
+            Err(error) => tracing::warn!(%error, "the instance count did not run"),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub async fn healthz() -> HttpResponse {
 /// a policy set that does not load stops the start), else 503.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseError> {
     let state = state.get_ref().clone();
+    let instances = state.rate_limits.instances();
     let database = web::block(move || {
         let mut conn = state.pool.get_timeout(Duration::from_secs(2))?;
         diesel::sql_query("SELECT 1").execute(&mut *conn)?;
@@ -28,8 +29,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseE
     .map_err(UseCaseError::from)
     .and_then(|r| r);
     match database {
-        Ok(()) => Ok(HttpResponse::Ok()
-            .json(json!({"status": "ready", "database": "ok", "policies": "loaded"}))),
+        Ok(()) => Ok(HttpResponse::Ok().json(
+            json!({"status": "ready", "database": "ok", "policies": "loaded",
+                         "instances": instances}),
+        )),
         Err(_) => Err(UseCaseError::Unavailable),
     }
 }

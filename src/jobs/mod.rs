@@ -5,5 +5,6 @@
 pub mod checkpoints;
 pub mod cosign;
 pub mod demo;
+pub mod instances;
 pub mod retention;
 pub mod throttle;

@@ -12,6 +12,7 @@ mod demo;
 mod errors;
 mod faults;
 mod hardening;
+mod instances;
 mod jwt_cases;
 mod keys;
 mod ops;

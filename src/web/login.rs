@@ -527,9 +527,12 @@ pub async fn logout(req: HttpRequest, session: Session, body: web::Bytes) -> Pag
     )
     .await?;
     let cookie = session::cookie("", state.config.secure_cookies());
+    // The browser drops what it may still hold of the pages (ASVS 5.0 14.3.1).
+    let clear = ("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\"");
     let (Some(_), Some(public)) = (&state.oidc, state.config.public_url()) else {
         return Ok(HttpResponse::SeeOther()
             .cookie(cookie)
+            .insert_header(clear)
             .insert_header((header::LOCATION, "/logga-in"))
             .finish());
     };
@@ -550,6 +553,12 @@ pub async fn logout(req: HttpRequest, session: Session, body: web::Bytes) -> Pag
     };
     let mut response = html(StatusCode::OK, &page);
     response.add_cookie(&cookie).ok();
+    if let (Ok(name), Ok(value)) = (
+        header::HeaderName::try_from(clear.0),
+        header::HeaderValue::from_str(clear.1),
+    ) {
+        response.headers_mut().insert(name, value);
+    }
     Ok(response)
 }
 

@@ -286,6 +286,40 @@ fn short_limits_server(root: &std::path::Path) -> (Server, u16, String) {
     (server, port, token)
 }
 
+/// ASVS 5.0 4.2.1: a request that names its length twice (`Content-Length` and
+/// `Transfer-Encoding: chunked`) is never framed by its `Content-Length`: here that length
+/// would frame a valid new agency, so a server that used it would create one.
+#[test]
+fn a_request_with_two_lengths_is_refused() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let env = base_env(
+        root.path(),
+        format!("sqlite://{}", root.path().join("frame.db").display()),
+    );
+    let admin = mint_as(root.path(), &env, "adm", "socialtjanst-orebro", "admin");
+    let (mut server, port) = Server::spawn(root.path(), &env);
+    assert!(server.wait_ready(Duration::from_secs(30)), "serve starts");
+    let body = r#"{"slug":"smuggled-agency","name":"S","kind":"partner"}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let head = format!(
+        "POST /api/v1/agencies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    let (raw, _) = read_until_closed(&mut stream);
+    let reply = parse_reply(&raw).expect("a response");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let listed =
+        crate::support::http::get(port, "/api/v1/agencies", Some(&admin)).expect("the agencies");
+    assert!(
+        !listed.1.contains("smuggled-agency"),
+        "created by its Content-Length"
+    );
+    server.stop();
+}
+
 /// Reads until the server closes the connection; what it sent, and how long that took.
 fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
     stream

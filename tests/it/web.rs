@@ -241,6 +241,11 @@ async fn posts_without_the_form_token_change_nothing(backend: Backend) {
     let out = post_form(&app, "/logga-ut", &cookie, &format!("csrf={token}")).await;
     assert_eq!(out.status, 303);
     assert_eq!(out.header("location").as_deref(), Some("/logga-in"));
+    assert_eq!(
+        out.header("clear-site-data").as_deref(),
+        Some("\"cache\", \"cookies\", \"storage\""),
+        "the browser drops what it holds of the pages"
+    );
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
         (event.action.as_str(), event.outcome.as_str()),

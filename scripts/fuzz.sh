@@ -33,7 +33,7 @@ export SIG_RATE_LIMIT_PER_SECOND=1000000 SIG_RATE_LIMIT_BURST=1000000
 # Likewise the limit before authentication: its `missing_required_header` check sends
 # thousands of token-less requests from one address within a minute, which that limit exists
 # to turn into 429s (tested on its own: `throttle::*`).
-export SIG_AUTH_FAILURES_PER_MINUTE=1000000
+export SIG_AUTH_FAILURES_PER_MINUTE=1000000 SIG_AUTH_FAILURES_BURST=1000000
 "$bin" serve >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -fs "http://$SIG_BIND/readyz" >/dev/null && break; sleep 0.1; done

@@ -184,7 +184,8 @@ if [ "${SIG_LOAD_FLOOD:-0}" = 1 ]; then
     echo "end"
   } >"$work/flood.lua"
   refused() { "$bin" audit export --format ndjson | grep -cE '"action":"auth\.(failed|throttled)"' || true; }
-  echo "SIG_AUTH_FAILURES_PER_MINUTE=${SIG_AUTH_FAILURES_PER_MINUTE:-60 (default)}; reads as above, then the same with the flood"
+  echo "SIG_AUTH_FAILURES_PER_MINUTE=${SIG_AUTH_FAILURES_PER_MINUTE:-60 (default)}" \
+    "SIG_AUTH_FAILURES_BURST=${SIG_AUTH_FAILURES_BURST:-300 (default)}; reads as above, then the same with the flood"
   printf '%-12s %10s %10s %10s %12s %12s %12s\n' concurrency 'req/s' 'p99 ms' 'flood p99' 'flood reqs' 'flood 2xx' 'new events'
   for c in $levels; do
     for run in $(seq "$runs"); do

@@ -217,9 +217,9 @@ pub struct Config {
     )]
     pub rate_limit_burst: u32,
 
-    /// Requests with a refused token one client address may send per minute (all at once if
-    /// need be); past it, 429 and one `auth.throttled` event per address and minute with the
-    /// count instead of an event each.
+    /// Requests with a refused (or no) token one client address may send per minute on
+    /// average; past it and the burst, 429 and one `auth.throttled` event per address and
+    /// minute with the count instead of an event each.
     #[arg(
         long,
         env = "SIG_AUTH_FAILURES_PER_MINUTE",
@@ -228,6 +228,16 @@ pub struct Config {
         global = true
     )]
     pub auth_failures_per_minute: u32,
+
+    /// Refused tokens one client address may send at once before that rate applies.
+    #[arg(
+        long,
+        env = "SIG_AUTH_FAILURES_BURST",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        global = true
+    )]
+    pub auth_failures_burst: u32,
 
     /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated IP
     /// addresses). Unset: the connection's peer is the client, whatever a header says.
@@ -328,6 +338,7 @@ impl Config {
             rate_limit_per_second: 30,
             rate_limit_burst: 300,
             auth_failures_per_minute: 60,
+            auth_failures_burst: 300,
             trusted_proxies: Vec::new(),
             request_timeout_secs: 10,
             keep_alive_secs: 30,

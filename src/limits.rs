@@ -120,7 +120,8 @@ impl RateLimits {
     }
 }
 
-/// Requests that fail authentication, per client address (`SIG_AUTH_FAILURES_PER_MINUTE`):
+/// Requests that fail authentication, per client address (`SIG_AUTH_FAILURES_PER_MINUTE`,
+/// `SIG_AUTH_FAILURES_BURST`):
 /// within the rate each is a 401 with its own `auth.failed` event; past it, a 429 that is
 /// counted instead — one `auth.throttled` event per address and minute carries the count, so a
 /// flood of bad tokens cannot flood the audit log, and nothing is hidden.
@@ -142,12 +143,15 @@ pub struct Window {
 pub const THROTTLE_WINDOW_SECS: i64 = 60;
 
 impl AuthFailures {
-    /// `per_minute` refused tokens per address (at least 1), all of them at once if need be.
-    pub fn new(per_minute: u32) -> Self {
+    /// `per_minute` refused tokens per address on average (at least 1), `burst` at once.
+    pub fn new(per_minute: u32, burst: u32) -> Self {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let clock = DefaultClock::default();
-        let limiter =
-            governor::RateLimiter::dashmap_with_clock(Quota::per_minute(per_minute), clock.clone());
+        let limiter = governor::RateLimiter::dashmap_with_clock(
+            Quota::per_minute(per_minute).allow_burst(burst),
+            clock.clone(),
+        );
         Self {
             limiter,
             clock,
@@ -280,7 +284,7 @@ mod tests {
 
     #[test]
     fn refused_tokens_are_limited_per_address_and_counted_per_minute() {
-        let failures = AuthFailures::new(3);
+        let failures = AuthFailures::new(3, 3);
         let a: IpAddr = "203.0.113.9".parse().expect("ip");
         let b: IpAddr = "198.51.100.1".parse().expect("ip");
         for _ in 0..3 {

@@ -126,7 +126,10 @@ impl AppState {
             n => n as usize,
         };
         Ok(Self(Arc::new(StateInner {
-            auth_failures: AuthFailures::new(config.auth_failures_per_minute),
+            auth_failures: AuthFailures::new(
+                config.auth_failures_per_minute,
+                config.auth_failures_burst,
+            ),
             config,
             rate_limits,
             pool,

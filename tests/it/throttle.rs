@@ -34,8 +34,10 @@ fn count(app: &TestApp, action: &str) -> usize {
 }
 
 async fn a_flood_of_bad_tokens_is_counted_not_logged(backend: Backend) {
-    let Some(app) = TestApp::with_config(backend, |c| c.auth_failures_per_minute = PER_MINUTE)
-    else {
+    let Some(app) = TestApp::with_config(backend, |c| {
+        c.auth_failures_per_minute = PER_MINUTE;
+        c.auth_failures_burst = PER_MINUTE;
+    }) else {
         return;
     };
     let attacker = "203.0.113.9:40000";
@@ -102,6 +104,7 @@ async fn a_flood_of_bad_tokens_is_counted_not_logged(backend: Backend) {
 async fn only_a_trusted_proxy_names_the_client(backend: Backend) {
     let Some(app) = TestApp::with_config(backend, |c| {
         c.auth_failures_per_minute = PER_MINUTE;
+        c.auth_failures_burst = PER_MINUTE;
         c.trusted_proxies = vec!["10.0.0.1".parse().expect("ip")];
     }) else {
         return;

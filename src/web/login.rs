@@ -527,8 +527,10 @@ pub async fn logout(req: HttpRequest, session: Session, body: web::Bytes) -> Pag
     )
     .await?;
     let cookie = session::cookie("", state.config.secure_cookies());
-    // The browser drops what it may still hold of the pages (ASVS 5.0 14.3.1).
-    let clear = ("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\"");
+    // The browser drops what it may still hold of the pages (ASVS 5.0 14.3.1). Not
+    // "cookies": that would clear every cookie of the registrable domain (other services of
+    // the municipality, the provider's own session); the session cookie is deleted above.
+    let clear = ("Clear-Site-Data", "\"cache\", \"storage\"");
     let (Some(_), Some(public)) = (&state.oidc, state.config.public_url()) else {
         return Ok(HttpResponse::SeeOther()
             .cookie(cookie)

@@ -173,15 +173,13 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// (RFC 8725 §3.10) — only configured keys verify.
 const KEY_SOURCES: [&str; 4] = ["jku", "x5u", "jwk", "x5c"];
 
-/// The checks made before any signature is computed: the compact form (three base64url parts,
-/// nothing after the signature), at most [`MAX_TOKEN_BYTES`], no JWE, no nested JWT, no key
+/// The checks made before any signature is computed (the length, [`MAX_TOKEN_BYTES`], is checked
+/// before the token is even hashed): the compact form (three base64url parts, nothing after the
+/// signature), no JWE, no nested JWT, no key
 /// source or `crit` in the header, an accepted `typ` and algorithm, and no name twice in the
 /// header or the claims (RFC 7515 §4: a parser may otherwise take either).
 fn inspect(token: &str, required_typ: Option<&str>) -> Result<(), AuthError> {
     use base64::Engine as _;
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(AuthError::TooLong);
-    }
     let parts: Vec<&str> = token.split('.').collect();
     match parts.len() {
         3 => {}

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::audit::chain;
 use crate::audit::export::Format;
 use crate::audit::query::{self, Filter};
-use crate::auth::{Authenticator, Role};
+use crate::auth::{Authenticator, KeyOrigin, Role};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::keys::KeyStore;
@@ -47,10 +47,18 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 pub fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
-    if config.jwks_file.is_some() {
-        anyhow::bail!(
-            "SIG_JWKS_FILE is set, so the development issuer is off: tokens come from the identity provider"
-        );
+    for (set, name) in [
+        (config.jwks_file.is_some(), "SIG_JWKS_FILE"),
+        (
+            config.jwks_url.as_deref().is_some_and(|u| !u.is_empty()),
+            "SIG_JWKS_URL",
+        ),
+    ] {
+        if set {
+            anyhow::bail!(
+                "{name} is set, so the development issuer is off: tokens come from the identity provider"
+            );
+        }
     }
     if config.oidc_issuer.as_deref().is_some_and(|i| !i.is_empty()) {
         anyhow::bail!(
@@ -58,8 +66,13 @@ pub fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
         );
     }
     let keys = KeyStore::load_or_create(&config.data_dir)?;
-    let auth = Authenticator::new(&keys, None, &config.jwt_issuer, &config.jwt_audience)?
-        .with_required_type(config.jwt_typ.as_deref());
+    let auth = Authenticator::new(
+        &keys,
+        KeyOrigin::Development,
+        &config.jwt_issuer,
+        &config.jwt_audience,
+    )?
+    .with_required_type(config.jwt_typ.as_deref());
     let jwt = auth.mint_dev(
         &args.sub,
         &args.name,
@@ -305,9 +318,12 @@ pub fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
 }
 
 pub fn demo(config: Config) -> anyhow::Result<()> {
-    if config.jwks_file.is_some() || config.oidc_issuer.as_deref().is_some_and(|i| !i.is_empty()) {
+    if config.jwks_file.is_some()
+        || config.jwks_url.as_deref().is_some_and(|u| !u.is_empty())
+        || config.oidc_issuer.as_deref().is_some_and(|i| !i.is_empty())
+    {
         anyhow::bail!(
-            "the demo runs in development mode only: SIG_JWKS_FILE or SIG_OIDC_ISSUER is set"
+            "the demo runs in development mode only: SIG_JWKS_FILE, SIG_JWKS_URL or SIG_OIDC_ISSUER is set"
         );
     }
     let now = SystemClock.now();

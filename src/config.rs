@@ -93,6 +93,13 @@ pub struct Config {
     #[arg(long, env = "SIG_JWKS_FILE", global = true)]
     pub jwks_file: Option<PathBuf>,
 
+    /// Production: the URL of the identity provider's JWKS (https; http only on the loopback
+    /// interface), fetched and kept as its `Cache-Control` says, fetched again at once (at most
+    /// once a minute) when a token names an unknown `kid`. Not together with SIG_JWKS_FILE.
+    /// Unset with SIG_OIDC_ISSUER set: the `jwks_uri` of the provider's discovery document.
+    #[arg(long, env = "SIG_JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+
     /// The web interface's OpenID Provider (UI.md §2), found by discovery. When set, the
     /// development login and `token` are off.
     #[arg(long, env = "SIG_OIDC_ISSUER", global = true)]
@@ -320,6 +327,7 @@ impl Config {
             jwt_audience: "sig-register".to_owned(),
             jwt_typ: None,
             jwks_file: None,
+            jwks_url: None,
             oidc_issuer: None,
             oidc_client_id: None,
             oidc_client_secret: None,

@@ -38,6 +38,9 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         actix_web::rt::spawn(keep_audit_witnessed(background.clone()));
         actix_web::rt::spawn(run_retention_daily(background.clone()));
         actix_web::rt::spawn(share_rate_limits(background.clone()));
+        if background.auth.fetches_keys() {
+            actix_web::rt::spawn(keep_provider_keys(background.clone()));
+        }
         actix_web::rt::spawn(housekeeping(background));
         HttpServer::new(move || build_app(data.clone()))
             .workers(workers)
@@ -102,6 +105,25 @@ async fn share_rate_limits(state: web::Data<AppState>) {
                 tracing::warn!(%error, "the instances on the database were not counted")
             }
             Err(error) => tracing::warn!(%error, "the instance count did not run"),
+        }
+    }
+}
+
+/// At start, and then every 10 s: fetches the identity provider's keys when they are missing
+/// or past their lifetime, so requests seldom wait for a fetch and readiness reflects the
+/// provider ([`crate::auth::provider_keys`]).
+async fn keep_provider_keys(state: web::Data<AppState>) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        if !state.auth.keys_due(now) {
+            continue;
+        }
+        let fetching = state.clone();
+        let trigger = crate::auth::Trigger::Due;
+        if let Err(error) = web::block(move || fetching.auth.refresh_keys(now, trigger)).await {
+            tracing::warn!(%error, "the identity provider's keys were not fetched");
         }
     }
 }

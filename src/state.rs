@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::audit::log::AuditLog;
 use crate::auth::oidc::{OidcProvider, OidcSettings};
-use crate::auth::Authenticator;
+use crate::auth::{AuthSetupError, Authenticator, KeyOrigin};
 use crate::authz::PolicyEngine;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -85,16 +85,15 @@ impl AppState {
         let policies = PolicyEngine::load(&config.policies_dir)?;
         let witnesses = crate::audit::cosign::parse_targets(&config.audit_witnesses)
             .map_err(StartError::Witnesses)?;
-        let mut auth = Authenticator::new(
+        let auth = Authenticator::new(
             &keys,
-            config.jwks_file.as_deref(),
+            key_origin(&config)?,
             &config.jwt_issuer,
             &config.jwt_audience,
         )?
         .with_required_type(config.jwt_typ.as_deref());
         let oidc = match oidc_settings(&config).map_err(StartError::Oidc)? {
             Some(settings) => {
-                auth = auth.without_development_issuer();
                 Some(OidcProvider::new(settings).map_err(|e| StartError::Oidc(e.to_string()))?)
             }
             None => None,
@@ -146,6 +145,23 @@ impl AppState {
             verifications: Default::default(),
             witnesses,
         })))
+    }
+}
+
+/// Where the keys that verify API tokens come from: `SIG_JWKS_FILE` or `SIG_JWKS_URL` (not
+/// both); else the OpenID Provider's `jwks_uri` when `SIG_OIDC_ISSUER` is set; else the
+/// development issuer.
+fn key_origin(config: &Config) -> Result<KeyOrigin<'_>, StartError> {
+    let url = config.jwks_url.as_deref().filter(|u| !u.is_empty());
+    let issuer = config.oidc_issuer.as_deref().filter(|i| !i.is_empty());
+    match (config.jwks_file.as_deref(), url, issuer) {
+        (Some(_), Some(_), _) => Err(StartError::Auth(AuthSetupError::JwksUrl(
+            "SIG_JWKS_FILE and SIG_JWKS_URL are both set: keep one".to_owned(),
+        ))),
+        (Some(path), None, _) => Ok(KeyOrigin::File(path)),
+        (None, Some(url), _) => Ok(KeyOrigin::Url(url)),
+        (None, None, Some(issuer)) => Ok(KeyOrigin::Discovery(issuer)),
+        (None, None, None) => Ok(KeyOrigin::Development),
     }
 }
 

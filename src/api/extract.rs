@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{Actor, AuthError};
+use crate::auth::{Actor, AuthError, Trigger};
 use crate::error::{FieldError, UseCaseError};
 use crate::state::AppState;
 
@@ -55,48 +55,83 @@ fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, UseCaseError> {
 
 impl FromRequest for Actor {
     type Error = UseCaseError;
-    type Future = Ready<Result<Actor, UseCaseError>>;
+    type Future = futures_util::future::Either<
+        Ready<Result<Actor, UseCaseError>>,
+        LocalBoxFuture<'static, Result<Actor, UseCaseError>>,
+    >;
 
+    /// Verifies the bearer token. With keys fetched from the identity provider, a set that is
+    /// missing or past its lifetime is fetched first, and a token naming an unknown `kid` makes
+    /// the set be fetched once more (at most once a minute) — on a blocking thread, so the
+    /// worker goes on serving meanwhile.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use futures_util::future::Either;
         let state = match state_of(req) {
-            Ok(state) => state,
-            Err(error) => return ready(Err(error)),
+            Ok(state) => state.clone(),
+            Err(error) => return Either::Left(ready(Err(error))),
         };
         let header = req
             .headers()
             .get(AUTHORIZATION)
-            .map(|value| value.to_str().unwrap_or(""));
-        let result = state
-            .auth
-            .authenticate_header(header, state.clock.now())
-            .inspect(|actor| {
-                // For the audit fallback: who sent a request that fails later (a bad body, say).
-                req.extensions_mut().insert(actor.clone());
-            })
-            .map_err(|reason| {
-                tracing::debug!(%reason, "token refused");
-                req.extensions_mut().insert(AuthFailure(reason));
-                let address = crate::limits::client_address(
-                    req.peer_addr().map(|a| a.ip()),
-                    req.headers()
-                        .get("x-forwarded-for")
-                        .and_then(|v| v.to_str().ok()),
-                    &state.config.trusted_proxies,
-                );
-                match state.auth_failures.refuse(address) {
-                    Ok(()) => UseCaseError::Unauthenticated(reason.description()),
-                    Err(retry_after_secs) => {
-                        req.extensions_mut().insert(Throttled(address));
-                        UseCaseError::RateLimited { retry_after_secs }
-                    }
+            .map(|value| value.to_str().unwrap_or("").to_owned());
+        let now = state.clock.now();
+        let trigger = if state.auth.keys_due(now) {
+            Trigger::Due
+        } else {
+            let result = state.auth.authenticate_header(header.as_deref(), now);
+            match result {
+                Err(AuthError::UnknownKey) if state.auth.may_fetch_for_unknown_kid(now) => {
+                    Trigger::UnknownKid
                 }
-            })
-            .and_then(|actor| {
-                state.rate_limits.check(&actor.sub)?;
-                Ok(actor)
-            });
-        ready(result)
+                result => return Either::Left(ready(settle(req, &state, result))),
+            }
+        };
+        let req = req.clone();
+        Either::Right(Box::pin(async move {
+            let fetching = state.clone();
+            if let Err(error) = web::block(move || fetching.auth.refresh_keys(now, trigger)).await {
+                tracing::warn!(%error, "the identity provider's keys were not fetched");
+            }
+            let result = state.auth.authenticate_header(header.as_deref(), now);
+            settle(&req, &state, result)
+        }))
     }
+}
+
+/// The verdict on a token: the actor (under its rate limit), or 401 — 429 past the address's
+/// limit of refused tokens — with the reason kept on the request for the audit log.
+fn settle(
+    req: &HttpRequest,
+    state: &AppState,
+    result: Result<Actor, AuthError>,
+) -> Result<Actor, UseCaseError> {
+    result
+        .inspect(|actor| {
+            // For the audit fallback: who sent a request that fails later (a bad body, say).
+            req.extensions_mut().insert(actor.clone());
+        })
+        .map_err(|reason| {
+            tracing::debug!(%reason, "token refused");
+            req.extensions_mut().insert(AuthFailure(reason));
+            let address = crate::limits::client_address(
+                req.peer_addr().map(|a| a.ip()),
+                req.headers()
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok()),
+                &state.config.trusted_proxies,
+            );
+            match state.auth_failures.refuse(address) {
+                Ok(()) => UseCaseError::Unauthenticated(reason.description()),
+                Err(retry_after_secs) => {
+                    req.extensions_mut().insert(Throttled(address));
+                    UseCaseError::RateLimited { retry_after_secs }
+                }
+            }
+        })
+        .and_then(|actor| {
+            state.rate_limits.check(&actor.sub)?;
+            Ok(actor)
+        })
 }
 
 /// A JSON body: `application/json` (415 otherwise), at most 256 KiB (413), syntactically JSON

@@ -7,6 +7,8 @@ use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 use serde_json::json;
 
+use crate::auth::Freshness;
+use crate::clock::rfc3339;
 use crate::error::UseCaseError;
 use crate::state::AppState;
 
@@ -15,9 +17,27 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// 200 when the database answers and the policy set is loaded (it always is once serving:
-/// a policy set that does not load stops the start), else 503.
+/// 200 when the database answers, the policy set is loaded (it always is once serving: a
+/// policy set that does not load stops the start) and there are keys to verify tokens with,
+/// else 503. `keys` says where they come from and, for the provider's, how fresh they are:
+/// `stale` keys (past their lifetime, or the last fetch failed) still verify and the service
+/// stays ready; `missing` (never fetched) is 503.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseError> {
+    let now = state.clock.now();
+    let (source, standing) = state.auth.key_standing(now);
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| rfc3339(&at));
+    let keys = json!({
+        "source": source,
+        "status": match standing.freshness {
+            Freshness::Current => "current",
+            Freshness::Stale => "stale",
+            Freshness::Missing => "missing",
+        },
+        "count": standing.keys,
+        "fetched_at": time(standing.fetched_at),
+        "fresh_until": time(standing.fresh_until),
+        "last_error": standing.last_error,
+    });
     let state = state.get_ref().clone();
     let instances = state.rate_limits.instances();
     let database = web::block(move || {
@@ -28,13 +48,23 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseE
     .await
     .map_err(UseCaseError::from)
     .and_then(|r| r);
-    match database {
-        Ok(()) => Ok(HttpResponse::Ok().json(
-            json!({"status": "ready", "database": "ok", "policies": "loaded",
-                         "instances": instances}),
-        )),
-        Err(_) => Err(UseCaseError::Unavailable),
+    database?;
+    if standing.freshness == Freshness::Missing {
+        return Ok(HttpResponse::ServiceUnavailable()
+            .content_type("application/problem+json")
+            .json(json!({
+                "type": "urn:sig-register:problem:unavailable",
+                "title": "Service unavailable",
+                "status": 503,
+                "detail": "no signing keys from the identity provider yet: no token can be verified",
+                "code": "unavailable",
+                "keys": keys,
+            })));
     }
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ready", "database": "ok", "policies": "loaded",
+        "instances": instances, "keys": keys,
+    })))
 }
 
 /// Prometheus text exposition.

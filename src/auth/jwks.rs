@@ -1,4 +1,5 @@
-//! Production keys: the identity provider's JWKS file (`SIG_JWKS_FILE`).
+//! Production keys: the identity provider's JWKS, from a file (`SIG_JWKS_FILE`) or fetched
+//! ([`super::provider_keys`]).
 //!
 //! Each signing key is bound to one algorithm from its type: OKP/Ed25519 → EdDSA,
 //! EC/P-256 → ES256, RSA (2048 bits or more) → RS256. Symmetric keys are refused, keys meant
@@ -26,27 +27,63 @@ pub(crate) fn load(path: &Path) -> Result<Vec<VerifierKey>, AuthSetupError> {
         path: shown.clone(),
         reason,
     };
+    let set = parse(&text).map_err(invalid)?;
+    // A file is the operator's own: every key in it must be usable.
+    if let Some(reason) = set.skipped.into_iter().next() {
+        return Err(invalid(reason));
+    }
+    Ok(set.keys)
+}
+
+/// What a JWKS document gave.
+pub(crate) struct KeySet {
+    pub keys: Vec<VerifierKey>,
+    /// The JSON of each usable key, to tell whether a fetched set changed.
+    pub json: Vec<serde_json::Value>,
+    /// Why each signing key that cannot be used was left out (`key 2: …`).
+    pub skipped: Vec<String>,
+}
+
+/// The signing keys of a JWKS document; keys meant for encryption are passed over. A document
+/// that is not a key set, or holds no usable signing key, is an error.
+pub(crate) fn parse(text: &str) -> Result<KeySet, String> {
     let document: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let keys = document
         .get("keys")
         .and_then(|k| k.as_array())
-        .ok_or_else(|| invalid("no `keys` array".to_owned()))?;
-    let mut verifiers = Vec::new();
+        .ok_or_else(|| "no `keys` array".to_owned())?;
+    let mut set = KeySet {
+        keys: Vec::new(),
+        json: Vec::new(),
+        skipped: Vec::new(),
+    };
     for (index, value) in keys.iter().enumerate() {
-        let jwk: Jwk = serde_json::from_value(value.clone())
-            .map_err(|e| invalid(format!("key {index}: {e}")))?;
+        let jwk: Jwk = match serde_json::from_value(value.clone()) {
+            Ok(jwk) => jwk,
+            Err(e) => {
+                set.skipped.push(format!("key {index}: {e}"));
+                continue;
+            }
+        };
         if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
             continue;
         }
-        let verifier =
-            verifier_for(&jwk).map_err(|reason| invalid(format!("key {index}: {reason}")))?;
-        verifiers.push(verifier);
+        match verifier_for(&jwk) {
+            Ok(verifier) => {
+                set.keys.push(verifier);
+                set.json.push(value.clone());
+            }
+            Err(reason) => set.skipped.push(format!("key {index}: {reason}")),
+        }
     }
-    if verifiers.is_empty() {
-        return Err(invalid("no usable signing key".to_owned()));
+    if set.keys.is_empty() {
+        return Err(match set.skipped.first() {
+            Some(reason) => format!("no usable signing key ({reason})"),
+            None => "no usable signing key".to_owned(),
+        });
     }
-    Ok(verifiers)
+    Ok(set)
 }
 
 fn verifier_for(jwk: &Jwk) -> Result<VerifierKey, String> {

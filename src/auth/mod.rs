@@ -7,16 +7,22 @@
 
 mod jwks;
 pub mod oidc;
+pub mod provider_keys;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::keys::KeyStore;
+
+use provider_keys::ProviderKeys;
+pub use provider_keys::{Freshness, Refreshed, Standing, Trigger};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECS: i64 = 60;
@@ -272,7 +278,9 @@ pub enum AuthSetupError {
     },
     #[error("the JWKS file {path} is not valid: {reason}")]
     JwksInvalid { path: String, reason: String },
-    #[error("`token` mints development tokens only, and SIG_JWKS_FILE is set: tokens come from the identity provider")]
+    #[error("{0}")]
+    JwksUrl(String),
+    #[error("`token` mints development tokens only, and the identity provider's keys are configured: tokens come from the identity provider")]
     DevIssuerInactive,
     #[error("could not sign the token: {0}")]
     Sign(String),
@@ -309,6 +317,33 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
+/// Where the keys that verify tokens come from.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyOrigin<'a> {
+    /// The development issuer: the Ed25519 key in `SIG_DATA_DIR`, which also mints.
+    Development,
+    /// `SIG_JWKS_FILE`.
+    File(&'a Path),
+    /// `SIG_JWKS_URL`.
+    Url(&'a str),
+    /// The `jwks_uri` of the OpenID Provider `SIG_OIDC_ISSUER` names.
+    Discovery(&'a str),
+}
+
+enum Keys {
+    Fixed(Arc<Vec<VerifierKey>>),
+    Provider(Box<ProviderKeys>),
+}
+
+impl Keys {
+    fn current(&self) -> Arc<Vec<VerifierKey>> {
+        match self {
+            Keys::Fixed(keys) => keys.clone(),
+            Keys::Provider(provider) => provider.keys(),
+        }
+    }
+}
+
 struct DevSigner {
     key: EncodingKey,
     kid: String,
@@ -316,7 +351,7 @@ struct DevSigner {
 
 /// Verifies tokens; mints development tokens while the development issuer is active.
 pub struct Authenticator {
-    keys: Vec<VerifierKey>,
+    keys: Keys,
     issuer: String,
     audience: String,
     dev: Option<DevSigner>,
@@ -336,6 +371,8 @@ pub struct Authenticator {
 struct VerifiedTokens {
     accepted: std::sync::Mutex<HashMap<[u8; 32], Claims>>,
     refused: std::sync::Mutex<HashMap<[u8; 32], AuthError>>,
+    /// Moves on when the keys change: an outcome reached under other keys is not kept.
+    generation: AtomicU64,
 }
 
 const VERIFIED_TOKENS: usize = 4096;
@@ -354,24 +391,49 @@ impl VerifiedTokens {
         self.refused.lock().ok()?.get(digest).map(|e| Err(*e))
     }
 
-    fn put(&self, digest: [u8; 32], outcome: &Result<Claims, AuthError>) {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `outcome` unless the keys changed since `generation` was read. An unknown `kid` is
+    /// not kept: the next fetch of the provider's keys may know it.
+    fn put(&self, digest: [u8; 32], outcome: &Result<Claims, AuthError>, generation: u64) {
         fn bounded<V>(map: &mut HashMap<[u8; 32], V>, digest: [u8; 32], value: V) {
             if map.len() >= VERIFIED_TOKENS {
                 map.clear();
             }
             map.insert(digest, value);
         }
+        // The generation is compared under the map's lock, which `clear` takes after moving it
+        // on: an outcome reached under the old keys is either refused here or cleared there.
         match outcome {
             Ok(claims) => {
                 if let Ok(mut map) = self.accepted.lock() {
-                    bounded(&mut map, digest, claims.clone());
+                    if self.generation() == generation {
+                        bounded(&mut map, digest, claims.clone());
+                    }
                 }
             }
+            Err(AuthError::UnknownKey) => {}
             Err(reason) => {
                 if let Ok(mut map) = self.refused.lock() {
-                    bounded(&mut map, digest, *reason);
+                    if self.generation() == generation {
+                        bounded(&mut map, digest, *reason);
+                    }
                 }
             }
+        }
+    }
+
+    /// Forgets every outcome (the keys changed: a token of a withdrawn key must not stay
+    /// accepted, one of a new key must not stay refused).
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut map) = self.accepted.lock() {
+            map.clear();
+        }
+        if let Ok(mut map) = self.refused.lock() {
+            map.clear();
         }
     }
 }
@@ -379,7 +441,7 @@ impl VerifiedTokens {
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("keys", &self.keys.len())
+            .field("keys", &self.keys.current().len())
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("development_issuer", &self.dev.is_some())
@@ -388,17 +450,28 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    /// The development issuer (the Ed25519 key in `SIG_DATA_DIR`) unless a JWKS file is given;
-    /// then only the JWKS keys verify and nothing is minted.
+    /// Verifies with the keys of `origin`; only the development issuer mints.
     pub fn new(
         keys: &KeyStore,
-        jwks_file: Option<&Path>,
+        origin: KeyOrigin<'_>,
         issuer: &str,
         audience: &str,
     ) -> Result<Self, AuthSetupError> {
-        let (verifiers, dev) = match jwks_file {
-            Some(path) => (jwks::load(path)?, None),
-            None => {
+        let (verifiers, dev) = match origin {
+            KeyOrigin::File(path) => (Keys::Fixed(Arc::new(jwks::load(path)?)), None),
+            KeyOrigin::Url(url) => (
+                Keys::Provider(Box::new(
+                    ProviderKeys::from_jwks_url(url).map_err(AuthSetupError::JwksUrl)?,
+                )),
+                None,
+            ),
+            KeyOrigin::Discovery(issuer) => (
+                Keys::Provider(Box::new(
+                    ProviderKeys::from_issuer(issuer).map_err(AuthSetupError::JwksUrl)?,
+                )),
+                None,
+            ),
+            KeyOrigin::Development => {
                 let public = DecodingKey::from_ed_der(keys.jwt_dev.public_key());
                 let verifier = VerifierKey {
                     kid: Some(keys.jwt_dev.key_id.clone()),
@@ -409,7 +482,7 @@ impl Authenticator {
                     key: EncodingKey::from_ed_der(&keys.jwt_dev.pkcs8),
                     kid: keys.jwt_dev.key_id.clone(),
                 };
-                (vec![verifier], Some(signer))
+                (Keys::Fixed(Arc::new(vec![verifier])), Some(signer))
             }
         };
         Ok(Self {
@@ -422,6 +495,62 @@ impl Authenticator {
         })
     }
 
+    /// Whether the keys are fetched from the provider (and so may need fetching).
+    pub fn fetches_keys(&self) -> bool {
+        matches!(self.keys, Keys::Provider(_))
+    }
+
+    /// Whether the provider's keys should be fetched before verifying (missing or past their
+    /// lifetime); never for keys from a file or the development issuer.
+    pub fn keys_due(&self, now: DateTime<Utc>) -> bool {
+        match &self.keys {
+            Keys::Provider(provider) => provider.due(now),
+            Keys::Fixed(_) => false,
+        }
+    }
+
+    /// Whether a token refused for its unknown `kid` may make the keys be fetched now.
+    pub fn may_fetch_for_unknown_kid(&self, now: DateTime<Utc>) -> bool {
+        match &self.keys {
+            Keys::Provider(provider) => provider.may_fetch_for_unknown_kid(now),
+            Keys::Fixed(_) => false,
+        }
+    }
+
+    /// Fetches the provider's keys if `trigger` calls for it (blocking: at most a few seconds).
+    /// When the set changed, every remembered outcome is forgotten.
+    pub fn refresh_keys(&self, now: DateTime<Utc>, trigger: Trigger) -> Refreshed {
+        let Keys::Provider(provider) = &self.keys else {
+            return Refreshed::Skipped;
+        };
+        let refreshed = provider.refresh(now, trigger);
+        if refreshed == Refreshed::Changed {
+            self.verified.clear();
+        }
+        refreshed
+    }
+
+    /// Where the keys come from and how they stand, for readiness.
+    pub fn key_standing(&self, now: DateTime<Utc>) -> (&'static str, Standing) {
+        match &self.keys {
+            Keys::Provider(provider) => ("provider", provider.standing(now)),
+            Keys::Fixed(keys) => (
+                if self.dev.is_some() {
+                    "development"
+                } else {
+                    "file"
+                },
+                Standing {
+                    freshness: Freshness::Current,
+                    keys: keys.len(),
+                    fetched_at: None,
+                    fresh_until: None,
+                    last_error: None,
+                },
+            ),
+        }
+    }
+
     /// Requires every token's `typ` to be `typ` (RFC 9068 §2.1: `at+jwt`); case and an
     /// `application/` prefix do not matter. An empty value requires nothing more than the default.
     pub fn with_required_type(mut self, typ: Option<&str>) -> Self {
@@ -429,15 +558,6 @@ impl Authenticator {
             .map(|t| t.trim().to_ascii_lowercase())
             .map(|t| t.strip_prefix("application/").unwrap_or(&t).to_owned())
             .filter(|t| !t.is_empty());
-        self
-    }
-
-    /// Turns the development issuer off (an OpenID Provider signs users in): no development
-    /// token verifies and none is minted.
-    pub fn without_development_issuer(mut self) -> Self {
-        if self.dev.take().is_some() {
-            self.keys.clear();
-        }
         self
     }
 
@@ -500,8 +620,9 @@ impl Authenticator {
         let outcome = match self.verified.get(&digest) {
             Some(outcome) => outcome,
             None => {
+                let generation = self.verified.generation();
                 let outcome = self.verify_signed(token);
-                self.verified.put(digest, &outcome);
+                self.verified.put(digest, &outcome, generation);
                 outcome
             }
         };
@@ -519,10 +640,14 @@ impl Authenticator {
         ) {
             return Err(AuthError::Algorithm);
         }
+        let keys = self.keys.current();
+        if keys.is_empty() {
+            // The provider's keys are not fetched yet.
+            return Err(AuthError::UnknownKey);
+        }
         let candidates: Vec<&VerifierKey> = match &header.kid {
             Some(kid) => {
-                let named: Vec<_> = self
-                    .keys
+                let named: Vec<_> = keys
                     .iter()
                     .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
                     .collect();
@@ -531,7 +656,7 @@ impl Authenticator {
                 }
                 named
             }
-            None => self.keys.iter().collect(),
+            None => keys.iter().collect(),
         };
         let mut outcome = Err(AuthError::Algorithm);
         for key in candidates.into_iter().filter(|k| k.alg == header.alg) {

@@ -497,7 +497,12 @@ fn jwks_files_with_unusable_keys_are_refused_at_start() {
     ] {
         let path = dir.path().join("jwks.json");
         std::fs::write(&path, jwks.to_string()).expect("write");
-        let result = sig_register::auth::Authenticator::new(&keys, Some(&path), "iss", "aud");
+        let result = sig_register::auth::Authenticator::new(
+            &keys,
+            sig_register::auth::KeyOrigin::File(&path),
+            "iss",
+            "aud",
+        );
         assert!(result.is_err(), "{what} should be refused");
     }
 }

@@ -111,26 +111,31 @@ fn defaults_work_from_an_empty_directory() {
 }
 
 #[test]
-fn token_refuses_when_a_jwks_file_is_configured() {
+fn token_refuses_when_the_providers_keys_are_configured() {
     let root = tempfile::tempdir().expect("tempdir");
-    let mut env = base_env(
-        root.path(),
-        format!("sqlite://{}", root.path().join("x.db").display()),
-    );
-    env.push((
-        "SIG_JWKS_FILE",
-        root.path().join("jwks.json").display().to_string(),
-    ));
-    let output = cli(
-        root.path(),
-        &env,
-        &[
-            "token", "--sub", "a", "--name", "A", "--agency", "obo", "--role", "partner",
-        ],
-    );
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty(), "no token is printed");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("SIG_JWKS_FILE"));
+    for (name, value) in [
+        (
+            "SIG_JWKS_FILE",
+            root.path().join("jwks.json").display().to_string(),
+        ),
+        ("SIG_JWKS_URL", "https://idp.example.se/keys".to_owned()),
+    ] {
+        let mut env = base_env(
+            root.path(),
+            format!("sqlite://{}", root.path().join("x.db").display()),
+        );
+        env.push((name, value));
+        let output = cli(
+            root.path(),
+            &env,
+            &[
+                "token", "--sub", "a", "--name", "A", "--agency", "obo", "--role", "partner",
+            ],
+        );
+        assert!(!output.status.success(), "{name}");
+        assert!(output.stdout.is_empty(), "no token is printed");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(name));
+    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod hardening;
 mod instances;
+mod jwks_url;
 mod jwt_cases;
 mod keys;
 mod ops;

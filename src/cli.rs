@@ -65,7 +65,19 @@ pub fn token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
             "SIG_OIDC_ISSUER is set, so the development issuer is off: users sign in at the OpenID Provider"
         );
     }
+    let fresh = !config
+        .data_dir
+        .join(crate::crypto::keys::JWT_DEV_KEY_FILE)
+        .exists();
     let keys = KeyStore::load_or_create(&config.data_dir)?;
+    if fresh {
+        // Most likely run from another folder than the server: its token would be refused.
+        eprintln!(
+            "sig-register: note: made a new development key in {} (SIG_DATA_DIR); only a server \
+             using that same data folder accepts this token",
+            config.data_dir.display()
+        );
+    }
     let auth = Authenticator::new(
         &keys,
         KeyOrigin::Development,
@@ -314,6 +326,76 @@ pub fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
             println!("audit checkpoint signed at seq {}", checkpoint.seq);
         }
     }
+    Ok(())
+}
+
+/// The keys `keys rotate` replaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RotatedKey {
+    /// The field-encryption key (AES-256-GCM of names, personal numbers, note texts …).
+    Field,
+}
+
+pub fn keys_rotate(config: &Config, key: RotatedKey) -> anyhow::Result<()> {
+    match key {
+        RotatedKey::Field => {
+            let label = SystemClock.now().format("%Y-%m-%dT%H%M%SZ").to_string();
+            let kept = crate::crypto::keys::rotate_field_key(&config.data_dir, &label)?;
+            println!(
+                "field key rotated in {}: the old key is kept as {} (values sealed with it keep \
+                 opening; keep it while such rows exist). Restart each instance: until then it \
+                 seals with the old key, which stays readable.",
+                config.data_dir.display(),
+                kept.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<()> {
+    let done = jobs::backup::backup(config, to, SystemClock.now())?;
+    for entry in &done.manifest.files {
+        println!("{:<44} {:>8} bytes", entry.name, entry.bytes);
+    }
+    if let Some(database) = &done.manifest.database {
+        let seq = done
+            .manifest
+            .audit_seq
+            .map_or_else(|| "none".to_owned(), |s| s.to_string());
+        println!(
+            "{:<44} {:>8} bytes  (a consistent copy; audit events up to seq {seq})",
+            database.name, database.bytes
+        );
+    }
+    if let Some(command) = &done.postgres_command {
+        println!(
+            "The database is PostgreSQL's to back up. Run (the password from PGPASSWORD or \
+             ~/.pgpass), and keep the dump with this folder:\n    {command}"
+        );
+    }
+    println!(
+        "backup written to {} — keep it apart from the server and as safe as the keys in it",
+        to.display()
+    );
+    Ok(())
+}
+
+pub fn restore(config: &Config, from: &std::path::Path) -> anyhow::Result<()> {
+    let restored = jobs::backup::restore(config, from)?;
+    println!(
+        "restored {} files of the backup of {} into {}",
+        restored.manifest.files.len(),
+        restored.manifest.created_at,
+        config.data_dir.display()
+    );
+    if let Some(path) = &restored.database {
+        println!("restored the database to {}", path.display());
+    }
+    if let Some(command) = &restored.postgres_command {
+        println!("Restore the database into an empty PostgreSQL database first:\n    {command}");
+    }
+    println!("next: sig-register audit verify, then sig-register serve");
     Ok(())
 }
 

@@ -26,6 +26,12 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// PostgreSQL: a file holding the database password (a Docker or Kubernetes secret). It is
+    /// put into SIG_DATABASE_URL's password part, escaped as a URL needs, so the password is
+    /// never pasted into the URL by hand.
+    #[arg(long, env = "SIG_DATABASE_PASSWORD_FILE", global = true)]
+    pub database_password_file: Option<PathBuf>,
+
     /// Listen address.
     #[arg(
         long,
@@ -297,8 +303,34 @@ pub fn cores() -> usize {
 }
 
 impl Config {
+    /// `SIG_DATABASE_URL`, with the password of `SIG_DATABASE_PASSWORD_FILE` when one is given.
     pub fn database(&self) -> Result<DatabaseUrl, DbError> {
-        DatabaseUrl::parse(&self.database_url)
+        let url = DatabaseUrl::parse(&self.database_url)?;
+        let Some(file) = &self.database_password_file else {
+            return Ok(url);
+        };
+        let DatabaseUrl::Postgres(text) = url else {
+            return Err(DbError::PasswordFile(
+                "only PostgreSQL takes a password, and SIG_DATABASE_URL names SQLite".to_owned(),
+            ));
+        };
+        let password = std::fs::read_to_string(file).map_err(|error| {
+            DbError::PasswordFile(format!("cannot read {}: {error}", file.display()))
+        })?;
+        let password = password.trim_end_matches(['\r', '\n']);
+        if password.is_empty() {
+            return Err(DbError::PasswordFile(format!(
+                "{} is empty",
+                file.display()
+            )));
+        }
+        let mut parsed = url::Url::parse(&text).map_err(|_| {
+            DbError::PasswordFile("SIG_DATABASE_URL is not a URL a password can be put in".into())
+        })?;
+        parsed.set_password(Some(password)).map_err(|()| {
+            DbError::PasswordFile("SIG_DATABASE_URL names no host to log in to".into())
+        })?;
+        Ok(DatabaseUrl::Postgres(parsed.to_string()))
     }
 
     /// `SIG_PUBLIC_URL` without a trailing slash.
@@ -318,6 +350,7 @@ impl Config {
     pub fn defaults() -> Self {
         Self {
             database_url: "sqlite://./data/sig-register.db".to_owned(),
+            database_password_file: None,
             bind: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("./data"),
             audit_origin: crate::crypto::keys::DEFAULT_AUDIT_ORIGIN.to_owned(),
@@ -351,5 +384,58 @@ impl Config {
             request_timeout_secs: 10,
             keep_alive_secs: 30,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_file_is_escaped_into_the_url() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("db_password");
+        let password = "p@ss:w/rd?#%&=+ ö";
+        std::fs::write(&file, format!("{password}\n")).expect("write");
+        let mut config = Config::defaults();
+        config.database_url = "postgres://sig@db:5432/sig_register".to_owned();
+        config.database_password_file = Some(file.clone());
+        let Ok(DatabaseUrl::Postgres(url)) = config.database() else {
+            panic!("a PostgreSQL URL");
+        };
+        let parsed = url::Url::parse(&url).expect("a URL");
+        assert_eq!((parsed.host_str(), parsed.port()), (Some("db"), Some(5432)));
+        assert_eq!(parsed.path(), "/sig_register");
+        assert_eq!(parsed.username(), "sig");
+        let decoded = percent_decode(parsed.password().unwrap_or_default());
+        assert_eq!(decoded, password);
+
+        std::fs::write(&file, "\n").expect("write");
+        let empty = config.database().err().map(|e| e.to_string());
+        assert!(empty.is_some_and(|e| e.contains("is empty")));
+        config.database_password_file = Some(dir.path().join("missing"));
+        let missing = config.database().err().map(|e| e.to_string());
+        assert!(missing.is_some_and(|e| e.starts_with("SIG_DATABASE_PASSWORD_FILE: cannot read")));
+        config.database_url = "sqlite://x.db".to_owned();
+        assert!(config.database().is_err());
+    }
+
+    fn percent_decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                if let Ok(value) = u8::from_str_radix(hex, 16) {
+                    out.push(value);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8(out).unwrap_or_default()
     }
 }

@@ -24,17 +24,29 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let keep_alive = Duration::from_secs(config.keep_alive_secs);
     let state = AppState::build(config, Arc::new(SystemClock))?;
-    tracing::info!(
-        database = %db::describe(&state.config.database()?),
-        policies = state.policies.policy_count(),
-        development_issuer = state.auth.development_issuer_active(),
-        %bind,
-        "sig-register ready"
-    );
+    let database = db::describe(&state.config.database()?);
     let data = web::Data::new(state);
     let background = data.clone();
     let at_shutdown = data.clone();
     actix_web::rt::System::new().block_on(async move {
+        let app = data.clone();
+        let server = HttpServer::new(move || build_app(app.clone()))
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_per_worker)
+            .client_request_timeout(request_timeout)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .keep_alive(keep_alive)
+            .shutdown_timeout(10)
+            .bind(&bind)
+            .map_err(|error| anyhow::anyhow!("cannot listen on {bind} (SIG_BIND): {error}"))?;
+        // Ready: the database answered (migrations ran), the policies loaded, the port is bound.
+        tracing::info!(
+            %database,
+            policies = data.policies.policy_count(),
+            development_issuer = data.auth.development_issuer_active(),
+            %bind,
+            "sig-register ready"
+        );
         actix_web::rt::spawn(keep_audit_witnessed(background.clone()));
         actix_web::rt::spawn(run_retention_daily(background.clone()));
         actix_web::rt::spawn(share_rate_limits(background.clone()));
@@ -42,16 +54,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             actix_web::rt::spawn(keep_provider_keys(background.clone()));
         }
         actix_web::rt::spawn(housekeeping(background));
-        HttpServer::new(move || build_app(data.clone()))
-            .workers(workers)
-            .worker_max_blocking_threads(blocking_per_worker)
-            .client_request_timeout(request_timeout)
-            .client_disconnect_timeout(Duration::from_secs(1))
-            .keep_alive(keep_alive)
-            .shutdown_timeout(10)
-            .bind(&bind)?
-            .run()
-            .await
+        server.run().await?;
+        Ok::<_, anyhow::Error>(())
     })?;
     // Throttled requests still being counted get their event, before the last checkpoint.
     jobs::throttle::flush(&at_shutdown, true);

@@ -80,6 +80,8 @@ impl AppState {
     /// Loads keys, migrates the database, loads the policies and builds the pool. Any failure
     /// stops the start with a message that names what is wrong.
     pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        // The settings first, then what they point at (files, then the database).
+        let url = config.database()?;
         let keys =
             KeyStore::load_or_create(&config.data_dir)?.with_audit_origin(&config.audit_origin);
         let policies = PolicyEngine::load(&config.policies_dir)?;
@@ -98,7 +100,6 @@ impl AppState {
             }
             None => None,
         };
-        let url = config.database()?;
         db::migrate(&url)?;
         let pool = db::build_pool(
             &url,

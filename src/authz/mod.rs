@@ -160,6 +160,13 @@ fn describe(file: &Path, text: &str, diagnostic: &dyn Diagnostic, message: Strin
 impl PolicyEngine {
     /// Loads `dir/schema.cedarschema` and every `dir/*.cedar`, strictly.
     pub fn load(dir: &Path) -> Result<Self, PolicyLoadError> {
+        if !dir.is_dir() {
+            return Err(PolicyLoadError::Invalid(format!(
+                "there is no folder {} (SIG_POLICIES_DIR): point it at the folder that holds \
+                 {SCHEMA_FILE} and the *.cedar files (`policies/` of the project)",
+                dir.display()
+            )));
+        }
         let schema_path = dir.join(SCHEMA_FILE);
         let schema_text = read(&schema_path)?;
         let schema = Schema::from_cedarschema_str(&schema_text)

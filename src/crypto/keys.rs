@@ -196,6 +196,43 @@ fn key_bytes(bytes: Vec<u8>, path: &Path) -> Result<[u8; FIELD_KEY_LEN], KeyErro
         .map_err(|_| KeyError::Invalid(path.to_owned()))
 }
 
+/// Rotates the field-encryption key in `dir`: the current key is kept as
+/// `field-encryption.previous/{label}.key` (so every value sealed with it still opens), then a
+/// new random key takes its place. Crash-safe in that order: the old key is on the disk before
+/// the new one replaces it. A running service seals with the key it loaded until it restarts;
+/// those values open afterwards with the kept key. Returns the kept key's path.
+pub fn rotate_field_key(dir: &Path, label: &str) -> Result<PathBuf, KeyError> {
+    let current = dir.join(FIELD_KEY_FILE);
+    let old = key_bytes(read_private(&current)?, &current)?;
+    let previous = dir.join(PREVIOUS_FIELD_KEYS_DIR);
+    ensure_dir(&previous)?;
+    let kept = previous.join(format!("{label}.key"));
+    write_new_private(&kept, &old)?;
+    let mut fresh = [0u8; FIELD_KEY_LEN];
+    SystemRandom::new()
+        .fill(&mut fresh)
+        .map_err(|_| KeyError::Random)?;
+    let tmp = current.with_extension(format!("tmp-{}", std::process::id()));
+    write_new_private(&tmp, &fresh)?;
+    fs::rename(&tmp, &current).map_err(io_error(&current))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))?;
+    Ok(kept)
+}
+
+/// Writes `bytes` to a new file at `path` (0600), flushed to the disk; never over a file.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_error(path))?;
+    file.write_all(bytes).map_err(io_error(path))?;
+    file.sync_all().map_err(io_error(path))
+}
+
 /// An Ed25519 key of its own at `path` (0600, its directory 0700), created on first use: an
 /// outside witness's.
 pub fn load_or_create_ed25519(path: &Path) -> Result<Ed25519Key, KeyError> {
@@ -266,12 +303,14 @@ fn load_or_create_file(
 
 fn read_private(path: &Path) -> Result<Vec<u8>, KeyError> {
     let mut file = fs::File::open(path).map_err(io_error(path))?;
-    let mode = file
-        .metadata()
-        .map_err(io_error(path))?
-        .permissions()
-        .mode()
-        & 0o777;
+    let metadata = file.metadata().map_err(io_error(path))?;
+    if !metadata.is_file() {
+        return Err(KeyError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other("not a file: a key file belongs here"),
+        });
+    }
+    let mode = metadata.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(KeyError::TooOpen {
             path: path.to_owned(),

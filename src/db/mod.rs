@@ -54,6 +54,8 @@ pub enum DbError {
     UnknownScheme,
     #[error("SIG_DATABASE_URL names no SQLite file after sqlite://")]
     EmptySqlitePath,
+    #[error("SIG_DATABASE_PASSWORD_FILE: {0}")]
+    PasswordFile(String),
     #[error("could not create the SQLite database file or its directory: {0}")]
     CreateDir(std::io::Error),
     #[error("could not connect to the database: {0}")]

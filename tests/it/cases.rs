@@ -488,14 +488,20 @@ async fn the_field_key_rotates_without_losing_old_cases(backend: Backend) {
         return;
     };
     let before = create_case(&app, 19).await;
-    // Rotation as the README describes it: the current key moves to the previous keys.
+    // `sig-register keys rotate field`: the current key moves to the previous keys.
     let data = app.config.data_dir.clone();
-    std::fs::create_dir_all(data.join("field-encryption.previous")).expect("mkdir");
-    std::fs::rename(
-        data.join("field-encryption.key"),
-        data.join("field-encryption.previous/2026-11.key"),
-    )
-    .expect("move");
+    let old_key = std::fs::read(data.join("field-encryption.key")).expect("key");
+    let kept = sig_register::crypto::keys::rotate_field_key(&data, "2026-11").expect("rotate");
+    assert_eq!(kept, data.join("field-encryption.previous/2026-11.key"));
+    assert_eq!(std::fs::read(&kept).expect("kept"), old_key);
+    assert_ne!(
+        std::fs::read(data.join("field-encryption.key")).expect("new"),
+        old_key
+    );
+    assert!(
+        sig_register::crypto::keys::rotate_field_key(&data, "2026-11").is_err(),
+        "a kept key is never written over"
+    );
     let restarted = sig_register::state::AppState::build(app.config.clone(), app.clock.clone())
         .expect("restart");
     let app = TestApp {
@@ -533,6 +539,23 @@ async fn the_field_key_rotates_without_losing_old_cases(backend: Backend) {
         app.get(&after.path(""), Some(&owner(&app))).await.status,
         200
     );
+    // New values are sealed with the new key alone: without the kept key the old case no longer
+    // opens, the new one does.
+    std::fs::remove_file(&kept).expect("remove");
+    let restarted = sig_register::state::AppState::build(app.config.clone(), app.clock.clone())
+        .expect("restart");
+    let app = TestApp {
+        data: actix_web::web::Data::new(restarted),
+        ..app
+    };
+    assert_ne!(
+        app.get(&before.path(""), Some(&owner(&app))).await.status,
+        200,
+        "the old case needs the old key"
+    );
+    let read = app.get(&after.path(""), Some(&owner(&app))).await;
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert_eq!(read.json()["youth"], after.view["youth"]);
 }
 
 /// The case record every access is decided on reads alike on both backends: on PostgreSQL in

@@ -221,6 +221,73 @@ fn a_mistyped_database_url_stops_the_start() {
     );
 }
 
+/// Each start-up error is one line on stderr, naming what to fix, and nothing is said twice.
+#[test]
+fn start_up_errors_are_said_once_naming_what_to_fix() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let sqlite = format!("sqlite://{}", root.path().join("s.db").display());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("address").port();
+    let with = |extra: &[(&'static str, String)]| {
+        let mut env = base_env(root.path(), sqlite.clone());
+        env.push(("SIG_LOG", "warn".to_owned()));
+        env.extend(extra.iter().cloned());
+        env
+    };
+    // A key file made unreadable as a key: a folder in its place.
+    let odd = root.path().join("odd-data");
+    std::fs::create_dir_all(odd.join("field-encryption.key")).expect("mkdir");
+    type Env = Vec<(&'static str, String)>;
+    let cases: [(&str, Env, &str); 5] = [
+        (
+            "bad URL scheme",
+            with(&[("SIG_DATABASE_URL", "mysql://db/sig".to_owned())]),
+            "SIG_DATABASE_URL must start with sqlite:// or postgres://",
+        ),
+        (
+            "missing policies folder",
+            with(&[(
+                "SIG_POLICIES_DIR",
+                root.path().join("nope").display().to_string(),
+            )]),
+            "there is no folder",
+        ),
+        (
+            "port in use",
+            with(&[("SIG_BIND", format!("127.0.0.1:{port}"))]),
+            &format!("cannot listen on 127.0.0.1:{port} (SIG_BIND)"),
+        ),
+        (
+            "unreadable key file",
+            with(&[("SIG_DATA_DIR", odd.display().to_string())]),
+            "field-encryption.key: not a file",
+        ),
+        (
+            "a password file for SQLite",
+            with(&[("SIG_DATABASE_PASSWORD_FILE", "/run/secrets/x".to_owned())]),
+            "SIG_DATABASE_PASSWORD_FILE: only PostgreSQL takes a password",
+        ),
+    ];
+    for (what, env, expected) in cases {
+        let output = cli(root.path(), &env, &["serve"]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!output.status.success(), "{what}: the start stops");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{what}: one line, got {stderr}");
+        assert!(lines[0].starts_with("sig-register: "), "{what}: {stderr}");
+        assert!(lines[0].contains(expected), "{what}: {stderr}");
+        // No clause twice (a cause repeated after its context).
+        let clauses: Vec<&str> = lines[0].split(": ").filter(|c| c.len() > 12).collect();
+        let unique: std::collections::BTreeSet<&str> = clauses.iter().copied().collect();
+        assert_eq!(clauses.len(), unique.len(), "{what}: said twice: {stderr}");
+        assert!(
+            !stderr.contains("sig-register ready"),
+            "{what}: never ready"
+        );
+    }
+    drop(taken);
+}
+
 #[test]
 fn serve_stops_on_a_policy_that_does_not_parse_and_names_file_and_line() {
     let root = tempfile::tempdir().expect("tempdir");

@@ -4,6 +4,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod backup;
 mod cases;
 mod cli;
 mod closed;

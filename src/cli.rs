@@ -334,6 +334,9 @@ pub fn retention_run(config: Config, dry_run: bool) -> anyhow::Result<()> {
 pub enum RotatedKey {
     /// The field-encryption key (AES-256-GCM of names, personal numbers, note texts …).
     Field,
+    /// The blind-index key of personal-number search: every case is indexed again with the
+    /// new key (stop every instance first).
+    BlindIndex,
 }
 
 pub fn keys_rotate(config: &Config, key: RotatedKey) -> anyhow::Result<()> {
@@ -347,6 +350,15 @@ pub fn keys_rotate(config: &Config, key: RotatedKey) -> anyhow::Result<()> {
                  seals with the old key, which stays readable.",
                 config.data_dir.display(),
                 kept.display()
+            );
+        }
+        RotatedKey::BlindIndex => {
+            let indexed = jobs::keys::rotate_blind_index(config)?;
+            println!(
+                "blind-index key rotated in {}: {indexed} case(s) indexed again with the new key; \
+                 the audit tree's leaf key is kept in {}. Start the instances again.",
+                config.data_dir.display(),
+                crate::crypto::keys::AUDIT_LEAF_KEY_FILE
             );
         }
     }

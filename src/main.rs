@@ -99,7 +99,9 @@ enum KeysCommand {
     Rotate {
         /// `field`: the field-encryption key. The current key moves to
         /// field-encryption.previous/ (values sealed with it keep opening); a new key seals
-        /// what is written after each instance restarts.
+        /// what is written after each instance restarts. `blind-index`: the key of
+        /// personal-number search; every case is indexed again in one transaction (stop every
+        /// instance first; a rotation cut short finishes when run again).
         #[arg(value_enum)]
         key: cli::RotatedKey,
     },

@@ -21,6 +21,11 @@ pub const AUDIT_KEY_FILE: &str = "audit-ed25519.pk8";
 pub const FIELD_KEY_FILE: &str = "field-encryption.key";
 pub const PREVIOUS_FIELD_KEYS_DIR: &str = "field-encryption.previous";
 pub const INDEX_KEY_FILE: &str = "blind-index.key";
+/// The audit tree's leaf key, kept apart once the blind-index key it was derived from rotates
+/// (the leaves of the events before must stay verifiable). Absent: derived from the index key.
+pub const AUDIT_LEAF_KEY_FILE: &str = "audit-leaf.key";
+/// The next blind-index key while a rotation is under way (a rerun finishes it).
+pub const NEXT_INDEX_KEY_FILE: &str = "blind-index.key.next";
 const FIELD_KEY_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +98,11 @@ impl std::fmt::Debug for LeafKey {
 
 impl LeafKey {
     pub fn derive(index_master: &[u8; FIELD_KEY_LEN]) -> Self {
+        Self::from_bytes(&Self::derive_bytes(index_master))
+    }
+
+    /// The leaf key's own bytes, as derived from a blind-index key (HKDF, its own label).
+    pub fn derive_bytes(index_master: &[u8; FIELD_KEY_LEN]) -> [u8; 32] {
         use ring::hkdf::{Salt, HKDF_SHA256};
         let prk = Salt::new(HKDF_SHA256, b"sig-register").extract(index_master);
         let mut out = [0u8; 32];
@@ -100,7 +110,12 @@ impl LeafKey {
         if let Ok(okm) = prk.expand(&[b"sig-register audit leaf salt v1"], HKDF_SHA256) {
             let _ = okm.fill(&mut out);
         }
-        Self(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &out))
+        out
+    }
+
+    /// The leaf key kept in [`AUDIT_LEAF_KEY_FILE`] once the blind-index key has rotated.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        Self(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes))
     }
 
     /// The seed of one event's salts: `HMAC-SHA256(key, event id)`.
@@ -163,6 +178,12 @@ impl KeyStore {
         let field_key = key_bytes(load_or_create_file(&field_path, random_key)?, &field_path)?;
         let index_path = dir.join(INDEX_KEY_FILE);
         let index_key = key_bytes(load_or_create_file(&index_path, random_key)?, &index_path)?;
+        let leaf_path = dir.join(AUDIT_LEAF_KEY_FILE);
+        let leaf = if leaf_path.exists() {
+            LeafKey::from_bytes(&key_bytes(read_private(&leaf_path)?, &leaf_path)?)
+        } else {
+            LeafKey::derive(&index_key)
+        };
         let mut previous_field_keys = Vec::new();
         let previous_dir = dir.join(PREVIOUS_FIELD_KEYS_DIR);
         if previous_dir.is_dir() {
@@ -180,7 +201,7 @@ impl KeyStore {
             jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
             audit: std::sync::Arc::new(AuditKeys {
                 signing: Ed25519Key::from_pkcs8(audit, &audit_path)?,
-                leaf: LeafKey::derive(&index_key),
+                leaf,
                 origin: DEFAULT_AUDIT_ORIGIN.to_owned(),
             }),
             field_key,
@@ -219,6 +240,40 @@ pub fn rotate_field_key(dir: &Path, label: &str) -> Result<PathBuf, KeyError> {
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))?;
     Ok(kept)
+}
+
+/// The steps of a blind-index rotation that touch files; the database's part is between
+/// [`begin_index_rotation`] and [`finish_index_rotation`] (`jobs::keys`).
+///
+/// Begins it: keeps the audit leaf key in [`AUDIT_LEAF_KEY_FILE`] (once; the leaves of the
+/// events so far were made with it), and returns the next index key — the one a rotation that
+/// was cut short left in [`NEXT_INDEX_KEY_FILE`], or a new one written there.
+pub fn begin_index_rotation(dir: &Path) -> Result<[u8; FIELD_KEY_LEN], KeyError> {
+    let current_path = dir.join(INDEX_KEY_FILE);
+    let current = key_bytes(read_private(&current_path)?, &current_path)?;
+    let leaf = dir.join(AUDIT_LEAF_KEY_FILE);
+    if !leaf.exists() {
+        write_new_private(&leaf, &LeafKey::derive_bytes(&current))?;
+    }
+    let next_path = dir.join(NEXT_INDEX_KEY_FILE);
+    if next_path.exists() {
+        return key_bytes(read_private(&next_path)?, &next_path);
+    }
+    let mut next = [0u8; FIELD_KEY_LEN];
+    SystemRandom::new()
+        .fill(&mut next)
+        .map_err(|_| KeyError::Random)?;
+    write_new_private(&next_path, &next)?;
+    Ok(next)
+}
+
+/// Finishes it, once every index is the next key's: the next key replaces the current one.
+pub fn finish_index_rotation(dir: &Path) -> Result<(), KeyError> {
+    let current = dir.join(INDEX_KEY_FILE);
+    fs::rename(dir.join(NEXT_INDEX_KEY_FILE), &current).map_err(io_error(&current))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
 }
 
 /// Writes `bytes` to a new file at `path` (0600), flushed to the disk; never over a file.

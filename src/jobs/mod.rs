@@ -7,5 +7,6 @@ pub mod checkpoints;
 pub mod cosign;
 pub mod demo;
 pub mod instances;
+pub mod keys;
 pub mod retention;
 pub mod throttle;

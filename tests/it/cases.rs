@@ -558,6 +558,99 @@ async fn the_field_key_rotates_without_losing_old_cases(backend: Backend) {
     assert_eq!(read.json()["youth"], after.view["youth"]);
 }
 
+async fn find_by_number(app: &TestApp, number: &str) -> Vec<String> {
+    app.get(
+        &format!("/api/v1/cases?personal_number={number}"),
+        Some(&owner(app)),
+    )
+    .await
+    .json()["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn the_blind_index_key_rotates_and_search_still_finds(backend: Backend) {
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let before = create_case(&app, 19).await;
+    let number = before.body["youth"]["personal_number"]
+        .as_str()
+        .expect("pn")
+        .to_owned();
+    assert_eq!(
+        find_by_number(&app, &number).await,
+        std::slice::from_ref(&before.id)
+    );
+    // An audited event whose leaf must stay verifiable after the rotation.
+    assert_eq!(
+        app.get(&before.path(""), Some(&owner(&app))).await.status,
+        200
+    );
+    let data = app.config.data_dir.clone();
+    let old_key = std::fs::read(data.join("blind-index.key")).expect("key");
+
+    // `sig-register keys rotate blind-index`, every instance stopped.
+    let indexed =
+        sig_register::jobs::keys::rotate_blind_index(&app.config).expect("rotate the index key");
+    assert_eq!(indexed, 1);
+    assert_ne!(
+        std::fs::read(data.join("blind-index.key")).expect("new"),
+        old_key
+    );
+    assert!(
+        data.join("audit-leaf.key").is_file(),
+        "the leaf key is kept"
+    );
+    assert!(!data.join("blind-index.key.next").exists());
+
+    let restarted = sig_register::state::AppState::build(app.config.clone(), app.clock.clone())
+        .expect("restart");
+    let app = TestApp {
+        data: actix_web::web::Data::new(restarted),
+        ..app
+    };
+    assert_eq!(
+        find_by_number(&app, &number).await,
+        std::slice::from_ref(&before.id),
+        "the old case is found with the new key"
+    );
+    let after = create_case(&app, 19).await;
+    let other = after.body["youth"]["personal_number"]
+        .as_str()
+        .expect("pn")
+        .to_owned();
+    assert_eq!(
+        find_by_number(&app, &other).await,
+        std::slice::from_ref(&after.id)
+    );
+    // The audit log, its tree included, still verifies with the kept leaf key.
+    let env = [
+        ("SIG_DATA_DIR", data.display().to_string()),
+        ("SIG_DATABASE_URL", app.config.database_url.clone()),
+    ];
+    let output = crate::support::http::cli(app.dir.path(), &env, &["audit", "verify"]);
+    assert!(
+        output.status.success(),
+        "audit verify after the rotation: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // A second rotation goes from the new key; the leaf key stays the first one.
+    let leaf = std::fs::read(data.join("audit-leaf.key")).expect("leaf");
+    sig_register::jobs::keys::rotate_blind_index(&app.config).expect("rotate again");
+    assert_eq!(
+        std::fs::read(data.join("audit-leaf.key")).expect("leaf"),
+        leaf
+    );
+}
+
 /// The case record every access is decided on reads alike on both backends: on PostgreSQL in
 /// one statement (with the guardians), on SQLite query by query. Compared with the plain
 /// lookups of each piece: the current consent only, its lists sorted, parties and guardians
@@ -639,6 +732,7 @@ async fn a_case_record_reads_as_its_pieces(backend: Backend) {
 
 on_both_backends!(
     the_field_key_rotates_without_losing_old_cases,
+    the_blind_index_key_rotates_and_search_still_finds,
     owner_creates_and_reads_a_case,
     personal_number_forms_normalise_and_are_found_by_the_blind_index,
     every_broken_rule_is_a_422_naming_its_field,

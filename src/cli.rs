@@ -337,6 +337,9 @@ pub enum RotatedKey {
     /// The blind-index key of personal-number search: every case is indexed again with the
     /// new key (stop every instance first).
     BlindIndex,
+    /// The audit log's signing key: the old key hands the log over to the new one at its head
+    /// (stop every instance first).
+    Audit,
 }
 
 pub fn keys_rotate(config: &Config, key: RotatedKey) -> anyhow::Result<()> {
@@ -350,6 +353,16 @@ pub fn keys_rotate(config: &Config, key: RotatedKey) -> anyhow::Result<()> {
                  seals with the old key, which stays readable.",
                 config.data_dir.display(),
                 kept.display()
+            );
+        }
+        RotatedKey::Audit => {
+            let (seq, verifier_key) = jobs::keys::rotate_audit_key(config)?;
+            println!(
+                "audit key rotated in {}: the old key signed the handover at seq {seq} ({}); \
+                 heads after it are signed by the new key. Give the witnesses and whoever checks \
+                 extracts the new verifier key:\n{verifier_key}",
+                config.data_dir.display(),
+                crate::crypto::keys::AUDIT_HANDOVERS_FILE
             );
         }
         RotatedKey::BlindIndex => {

@@ -100,8 +100,9 @@ enum KeysCommand {
         /// `field`: the field-encryption key. The current key moves to
         /// field-encryption.previous/ (values sealed with it keep opening); a new key seals
         /// what is written after each instance restarts. `blind-index`: the key of
-        /// personal-number search; every case is indexed again in one transaction (stop every
-        /// instance first; a rotation cut short finishes when run again).
+        /// personal-number search; every case is indexed again in one transaction. `audit`: the
+        /// audit log's signing key; the old key signs the handover to the new one at the log's
+        /// head. Stop every instance first; a rotation cut short finishes when run again.
         #[arg(value_enum)]
         key: cli::RotatedKey,
     },
@@ -175,7 +176,12 @@ fn settings_of(command: &str) -> Option<&'static [&'static str]> {
             "jwks_url",
             "oidc_issuer",
         ],
-        "keys" => &["data_dir"],
+        "keys" => &[
+            "database_url",
+            "database_password_file",
+            "data_dir",
+            "audit_origin",
+        ],
         "audit" | "backup" | "restore" => &[DATABASE[0], DATABASE[1], DATABASE[2], "audit_origin"],
         "retention" | "demo" => &[
             DATABASE[0],

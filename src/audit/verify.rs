@@ -104,7 +104,7 @@ pub fn verify_split(
         witness_seq,
         checkpoints_verified,
         mut failure,
-    } = signed_heads(conn, keys.public_key(), witness, 0)?;
+    } = signed_heads(conn, keys, witness, 0)?;
     let head_seq: i64 = audit_events::table
         .select(diesel::dsl::max(audit_events::seq))
         .first::<Option<i64>>(conn)?
@@ -347,7 +347,10 @@ pub fn verify_incremental(
         tree_root: None,
         since: Some(m),
     };
-    if !base.verifies(keys.public_key()) {
+    // Signed when it was recorded: with the key of its head, or the one in use since.
+    let mut base_keys = keys.public_keys_for(base.tree_size);
+    base_keys.push(keys.public_key());
+    if !base_keys.iter().any(|key| base.verifies(key)) {
         return Ok(refused(
             "the record of the last verification does not verify with the audit key: run a full verification"
                 .to_owned(),
@@ -382,7 +385,7 @@ pub fn verify_incremental(
         witness_seq,
         checkpoints_verified,
         mut failure,
-    } = signed_heads(conn, keys.public_key(), witness, m)?;
+    } = signed_heads(conn, keys, witness, m)?;
     let head_seq: i64 = audit_events::table
         .select(diesel::dsl::max(audit_events::seq))
         .first::<Option<i64>>(conn)?
@@ -459,11 +462,19 @@ struct Signed {
 
 fn signed_heads(
     conn: &mut DbConn,
-    public_key: &[u8],
+    keys: &AuditKeys,
     witness: Option<&Checkpoint>,
     after: i64,
 ) -> QueryResult<Signed> {
-    let key = UnparsedPublicKey::new(&ED25519, public_key);
+    // Each head is checked with the key that signed the log there (after a rotation, the
+    // retired keys below their handover's seq).
+    let signed_by = |seq: i64, message: &str, signature: &[u8]| {
+        keys.public_keys_for(seq).into_iter().any(|key| {
+            UnparsedPublicKey::new(&ED25519, key)
+                .verify(message.as_bytes(), signature)
+                .is_ok()
+        })
+    };
     let mut failure: Option<(i64, String)> = None;
     // Checkpoints first: signatures need no events.
     let mut pending: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
@@ -471,7 +482,15 @@ fn signed_heads(
     let mut checkpoints_verified = 0;
     for checkpoint in checkpoints(conn)?.into_iter().filter(|c| c.seq > after) {
         if let Some(note) = &checkpoint.note {
-            match signed_root(note, &checkpoint, public_key) {
+            let keys_there = keys.public_keys_for(checkpoint.seq);
+            let mut opened = Err(String::new());
+            for key in keys_there {
+                opened = signed_root(note, &checkpoint, key);
+                if opened.is_ok() {
+                    break;
+                }
+            }
+            match opened {
                 Ok(root) => {
                     roots.insert(checkpoint.seq, root);
                 }
@@ -479,10 +498,7 @@ fn signed_heads(
             }
         }
         let message = checkpoint_message(checkpoint.seq, &checkpoint.hash, &checkpoint.at);
-        if key
-            .verify(message.as_bytes(), &checkpoint.signature)
-            .is_err()
-        {
+        if !signed_by(checkpoint.seq, &message, &checkpoint.signature) {
             keep_first(
                 &mut failure,
                 checkpoint.seq,
@@ -497,7 +513,7 @@ fn signed_heads(
     let mut witness_seq = None;
     if let Some(witness) = witness {
         let message = checkpoint_message(witness.seq, &witness.hash, &witness.at);
-        if key.verify(message.as_bytes(), &witness.signature).is_err() {
+        if !signed_by(witness.seq, &message, &witness.signature) {
             keep_first(
                 &mut failure,
                 witness.seq,

@@ -26,6 +26,11 @@ pub const INDEX_KEY_FILE: &str = "blind-index.key";
 pub const AUDIT_LEAF_KEY_FILE: &str = "audit-leaf.key";
 /// The next blind-index key while a rotation is under way (a rerun finishes it).
 pub const NEXT_INDEX_KEY_FILE: &str = "blind-index.key.next";
+/// The audit key's handovers, oldest first: each retired key hands the log over to the next at
+/// a `seq`, signed by the retired key (`keys rotate audit`).
+pub const AUDIT_HANDOVERS_FILE: &str = "audit-handovers.json";
+/// The next audit key while a rotation is under way (a rerun finishes it).
+pub const NEXT_AUDIT_KEY_FILE: &str = "audit-ed25519.pk8.next";
 const FIELD_KEY_LEN: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +48,8 @@ pub enum KeyError {
     Invalid(PathBuf),
     #[error("the system random number generator failed")]
     Random,
+    #[error("{0}")]
+    Handover(String),
 }
 
 /// The service's own keys, loaded (or created) once at start.
@@ -69,6 +76,9 @@ pub struct AuditKeys {
     pub signing: Ed25519Key,
     pub leaf: LeafKey,
     pub origin: String,
+    /// The keys that signed before a rotation, oldest first: each public key with the last
+    /// `seq` it signed ([`AUDIT_HANDOVERS_FILE`]).
+    pub retired: Vec<(Vec<u8>, i64)>,
 }
 
 /// The log's name when `SIG_AUDIT_ORIGIN` does not give one.
@@ -77,6 +87,27 @@ pub const DEFAULT_AUDIT_ORIGIN: &str = "sig-register.local/audit";
 impl AuditKeys {
     pub fn public_key(&self) -> &[u8] {
         self.signing.public_key()
+    }
+
+    /// The keys a head at `seq` may be signed with: the key in use when the log stood there —
+    /// and, at the last `seq` of a retired key, its successor too (a head there may be signed
+    /// again after the rotation).
+    pub fn public_keys_for(&self, seq: i64) -> Vec<&[u8]> {
+        let mut keys = Vec::new();
+        for (index, (key, last)) in self.retired.iter().enumerate() {
+            if seq <= *last {
+                keys.push(key.as_slice());
+                if seq == *last {
+                    keys.push(match self.retired.get(index + 1) {
+                        Some((next, _)) => next.as_slice(),
+                        None => self.public_key(),
+                    });
+                }
+                return keys;
+            }
+        }
+        keys.push(self.public_key());
+        keys
     }
 
     pub fn key_id(&self) -> &str {
@@ -200,6 +231,10 @@ impl KeyStore {
         Ok(Self {
             jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
             audit: std::sync::Arc::new(AuditKeys {
+                retired: handovers_of(
+                    dir,
+                    Ed25519Key::from_pkcs8(audit.clone(), &audit_path)?.public_key(),
+                )?,
                 signing: Ed25519Key::from_pkcs8(audit, &audit_path)?,
                 leaf,
                 origin: DEFAULT_AUDIT_ORIGIN.to_owned(),
@@ -274,6 +309,128 @@ pub fn finish_index_rotation(dir: &Path) -> Result<(), KeyError> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))
+}
+
+/// One handover of the audit log from a retired key to the next (base64 keys and signature).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Handover {
+    pub retired_key: String,
+    pub last_seq: i64,
+    pub next_key: String,
+    pub signature: String,
+}
+
+/// What a retired key signs to hand the log over.
+pub fn handover_message(last_seq: i64, next_key: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        "sig-register audit key handover v1\n{last_seq}\n{}\n",
+        base64::engine::general_purpose::STANDARD.encode(next_key)
+    )
+}
+
+fn read_handovers(dir: &Path) -> Result<Vec<Handover>, KeyError> {
+    let path = dir.join(AUDIT_HANDOVERS_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|_| KeyError::Invalid(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_error(&path)(e)),
+    }
+}
+
+/// The retired audit keys with their last `seq`, after checking the chain of handovers: each
+/// signed by its retired key, each next key the following one's retired key, the last one's
+/// next key the key in use, the `seq`s rising. Anything else stops the start.
+fn handovers_of(dir: &Path, current: &[u8]) -> Result<Vec<(Vec<u8>, i64)>, KeyError> {
+    use base64::Engine as _;
+    let path = dir.join(AUDIT_HANDOVERS_FILE);
+    let broken = |why: &str| KeyError::Handover(format!("{}: {why}", path.display()));
+    let b64 = |text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| broken("not base64"))
+    };
+    let handovers = read_handovers(dir)?;
+    let mut retired = Vec::new();
+    for (index, handover) in handovers.iter().enumerate() {
+        let key = b64(&handover.retired_key)?;
+        let next = b64(&handover.next_key)?;
+        let message = handover_message(handover.last_seq, &next);
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key)
+            .verify(message.as_bytes(), &b64(&handover.signature)?)
+            .map_err(|_| {
+                broken(&format!(
+                    "handover {index} is not signed by its retired key"
+                ))
+            })?;
+        let expected_next = match handovers.get(index + 1) {
+            Some(following) => b64(&following.retired_key)?,
+            None => current.to_vec(),
+        };
+        if next != expected_next {
+            if dir.join(NEXT_AUDIT_KEY_FILE).exists() {
+                return Err(broken(
+                    "an audit key rotation did not finish: run `sig-register keys rotate audit` again",
+                ));
+            }
+            return Err(broken(&format!(
+                "handover {index} names another next key than the one that follows it"
+            )));
+        }
+        if retired
+            .last()
+            .is_some_and(|(_, last)| *last >= handover.last_seq)
+        {
+            return Err(broken("the handovers' seqs do not rise"));
+        }
+        retired.push((key, handover.last_seq));
+    }
+    Ok(retired)
+}
+
+/// Rotates the audit log's signing key in `dir` at `last_seq` (the log's head; every instance
+/// stopped): a new key is made beside the current one, the current key signs the handover to
+/// it (appended to [`AUDIT_HANDOVERS_FILE`]), then the new key replaces the current one. The
+/// retired private key is not kept; its public key is, in the handover. A rerun after a cut
+/// finishes with the key made before. Returns the new public key.
+pub fn rotate_audit_key(dir: &Path, last_seq: i64) -> Result<Vec<u8>, KeyError> {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let current_path = dir.join(AUDIT_KEY_FILE);
+    let current = Ed25519Key::from_pkcs8(read_private(&current_path)?, &current_path)?;
+    let next_path = dir.join(NEXT_AUDIT_KEY_FILE);
+    let next_pkcs8 = if next_path.exists() {
+        read_private(&next_path)?
+    } else {
+        let pkcs8 = new_ed25519(&SystemRandom::new())?;
+        write_new_private(&next_path, &pkcs8)?;
+        pkcs8
+    };
+    let next = Ed25519Key::from_pkcs8(next_pkcs8, &next_path)?;
+    let mut handovers = read_handovers(dir)?;
+    let already = handovers
+        .last()
+        .is_some_and(|h| h.next_key == b64(next.public_key()));
+    if !already {
+        let message = handover_message(last_seq, next.public_key());
+        handovers.push(Handover {
+            retired_key: b64(current.public_key()),
+            last_seq,
+            next_key: b64(next.public_key()),
+            signature: b64(current.pair.sign(message.as_bytes()).as_ref()),
+        });
+        let path = dir.join(AUDIT_HANDOVERS_FILE);
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let text = serde_json::to_string_pretty(&handovers)
+            .map_err(|_| KeyError::Invalid(path.clone()))?;
+        write_new_private(&tmp, text.as_bytes())?;
+        fs::rename(&tmp, &path).map_err(io_error(&path))?;
+    }
+    fs::rename(&next_path, &current_path).map_err(io_error(&current_path))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))?;
+    Ok(next.public_key().to_vec())
 }
 
 /// Writes `bytes` to a new file at `path` (0600), flushed to the disk; never over a file.

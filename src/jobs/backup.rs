@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::audit::chain::WITNESS_FILE;
 use crate::config::Config;
 use crate::crypto::keys::{
-    AUDIT_KEY_FILE, AUDIT_LEAF_KEY_FILE, FIELD_KEY_FILE, INDEX_KEY_FILE, JWT_DEV_KEY_FILE,
-    NEXT_INDEX_KEY_FILE, PREVIOUS_FIELD_KEYS_DIR,
+    AUDIT_HANDOVERS_FILE, AUDIT_KEY_FILE, AUDIT_LEAF_KEY_FILE, FIELD_KEY_FILE, INDEX_KEY_FILE,
+    JWT_DEV_KEY_FILE, NEXT_AUDIT_KEY_FILE, NEXT_INDEX_KEY_FILE, PREVIOUS_FIELD_KEYS_DIR,
 };
 use crate::db::{Backend, DatabaseUrl};
 
@@ -141,8 +141,17 @@ fn data_files(data_dir: &Path) -> Result<Vec<String>, BackupError> {
             data_dir.display()
         )));
     }
-    if data_dir.join(AUDIT_LEAF_KEY_FILE).is_file() {
-        names.push(AUDIT_LEAF_KEY_FILE.to_owned());
+    if data_dir.join(NEXT_AUDIT_KEY_FILE).exists() {
+        return Err(BackupError::Refused(format!(
+            "{} holds {NEXT_AUDIT_KEY_FILE}: an audit key rotation did not finish; run \
+             `sig-register keys rotate audit` again first",
+            data_dir.display()
+        )));
+    }
+    for optional in [AUDIT_LEAF_KEY_FILE, AUDIT_HANDOVERS_FILE] {
+        if data_dir.join(optional).is_file() {
+            names.push(optional.to_owned());
+        }
     }
     for name in KEY_FILES {
         if !data_dir.join(name).is_file() {

@@ -70,3 +70,34 @@ pub fn rotate_blind_index(config: &Config) -> Result<usize, RotateError> {
     keys::finish_index_rotation(dir)?;
     Ok(indexed)
 }
+
+/// `sig-register keys rotate audit`: the audit log's signing key hands the log over, at its
+/// head, to a new key (every instance stopped: a running one would go on signing with the
+/// retired key, and `audit verify` would report its heads). Returns the head `seq` and the new
+/// verifier key, for the witnesses and whoever checks extracts.
+pub fn rotate_audit_key(config: &Config) -> Result<(i64, String), RotateError> {
+    use crate::db::schema::audit_events;
+    let url = config
+        .database()
+        .map_err(|e| RotateError::Database(e.to_string()))?;
+    let dir = &config.data_dir;
+    if !dir.join(keys::AUDIT_KEY_FILE).is_file() {
+        return Err(RotateError::Database(format!(
+            "{} holds no {}: SIG_DATA_DIR must name the data folder the server uses",
+            dir.display(),
+            keys::AUDIT_KEY_FILE
+        )));
+    }
+    let mut conn = url
+        .connect()
+        .map_err(|e| RotateError::Database(e.to_string()))?;
+    let head: i64 = audit_events::table
+        .select(diesel::dsl::max(audit_events::seq))
+        .first::<Option<i64>>(&mut conn)?
+        .unwrap_or(0);
+    let public = keys::rotate_audit_key(dir, head)?;
+    Ok((
+        head,
+        crate::audit::note::verifier_key(&config.audit_origin, &public),
+    ))
+}

@@ -91,3 +91,98 @@ fn a_damaged_key_file_stops_the_start() {
         Err(KeyError::Invalid(_))
     ));
 }
+
+/// `sig-register keys rotate audit`: the old key hands the log over at its head; the heads
+/// before verify with the retired key, the heads after with the new one, and a handover not
+/// signed by the retired key stops the start.
+async fn the_audit_key_rotates_with_a_signed_handover(backend: crate::support::Backend) {
+    use crate::support::fixtures::{create_case, owner};
+    use crate::support::TestApp;
+    let Some(app) = TestApp::new(backend) else {
+        return;
+    };
+    let case = create_case(&app, 19).await;
+    assert_eq!(
+        app.get(&case.path(""), Some(&owner(&app))).await.status,
+        200
+    );
+    sig_register::jobs::checkpoints::sign_now(app.state())
+        .expect("a checkpoint")
+        .expect("signed");
+    app.state()
+        .audit
+        .flush_witness(sig_register::audit::to_micros(app.state().clock.now()))
+        .expect("the witness file");
+    let data = app.config.data_dir.clone();
+    let old_public = app.state().keys.audit.public_key().to_vec();
+    let env = [
+        ("SIG_DATA_DIR", data.display().to_string()),
+        ("SIG_DATABASE_URL", app.config.database_url.clone()),
+    ];
+    let cwd = app.dir.path().to_path_buf();
+    let verify = || {
+        let output = crate::support::http::cli(&cwd, &env, &["audit", "verify"]);
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    let (ok, out) = verify();
+    assert!(ok, "before the rotation: {out}");
+
+    // Every instance stopped; the command.
+    let (seq, verifier_key) =
+        sig_register::jobs::keys::rotate_audit_key(&app.config).expect("rotate the audit key");
+    assert!(seq >= 2, "the handover is at the log's head ({seq})");
+    assert!(verifier_key.starts_with(&format!("{}+", app.config.audit_origin)));
+    assert!(data.join("audit-handovers.json").is_file());
+    assert!(!data.join("audit-ed25519.pk8.next").exists());
+
+    let restarted = sig_register::state::AppState::build(app.config.clone(), app.clock.clone())
+        .expect("restart with the new key");
+    let app = TestApp {
+        data: actix_web::web::Data::new(restarted),
+        ..app
+    };
+    assert_ne!(app.state().keys.audit.public_key(), &old_public[..]);
+    assert_eq!(app.state().keys.audit.retired, [(old_public.clone(), seq)]);
+    // New events and a head signed by the new key; the whole log verifies, old heads with the
+    // retired key.
+    assert_eq!(
+        app.get(&case.path(""), Some(&owner(&app))).await.status,
+        200
+    );
+    sig_register::jobs::checkpoints::sign_now(app.state())
+        .expect("a checkpoint")
+        .expect("signed");
+    app.state()
+        .audit
+        .flush_witness(sig_register::audit::to_micros(app.state().clock.now()))
+        .expect("the witness file");
+    let (ok, out) = verify();
+    assert!(ok, "after the rotation: {out}");
+    let output = crate::support::http::cli(&cwd, &env, &["audit", "public-key"]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), verifier_key);
+
+    // A handover the retired key did not sign stops the start.
+    let path = data.join("audit-handovers.json");
+    let text = std::fs::read_to_string(&path).expect("handovers");
+    let mut handovers: serde_json::Value = serde_json::from_str(&text).expect("json");
+    handovers[0]["last_seq"] = serde_json::json!(seq + 100);
+    std::fs::write(&path, handovers.to_string()).expect("write");
+    let refused = sig_register::state::AppState::build(app.config.clone(), app.clock.clone())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("not signed by its retired key"),
+        "{refused}"
+    );
+    std::fs::write(&path, text).expect("restore");
+}
+
+crate::on_both_backends!(the_audit_key_rotates_with_a_signed_handover);

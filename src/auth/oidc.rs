@@ -161,18 +161,12 @@ impl std::fmt::Debug for OidcProvider {
     }
 }
 
-/// An issuer must be https, except on the loopback interface (a provider on the same host).
+/// An issuer must be https, except on the loopback interface (a provider on the same host):
+/// the rule of every URL the service fetches from ([`super::provider_keys::checked_url`]).
 fn check_issuer(issuer: &str) -> Result<IssuerUrl, OidcError> {
-    let url = IssuerUrl::new(issuer.to_owned())
-        .map_err(|e| OidcError::Settings(format!("SIG_OIDC_ISSUER is not a URL: {e}")))?;
-    let parsed = url.url();
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-        return Err(OidcError::Settings(
-            "SIG_OIDC_ISSUER must be an https URL (http only on the loopback interface)".into(),
-        ));
-    }
-    Ok(url)
+    super::provider_keys::checked_url(issuer, "SIG_OIDC_ISSUER").map_err(OidcError::Settings)?;
+    IssuerUrl::new(issuer.to_owned())
+        .map_err(|e| OidcError::Settings(format!("SIG_OIDC_ISSUER is not a URL: {e}")))
 }
 
 impl OidcProvider {

@@ -228,14 +228,12 @@ impl KeyStore {
                 previous_field_keys.push(key_bytes(read_private(&path)?, &path)?);
             }
         }
+        let signing = Ed25519Key::from_pkcs8(audit, &audit_path)?;
         Ok(Self {
             jwt_dev: Ed25519Key::from_pkcs8(jwt, &jwt_path)?,
             audit: std::sync::Arc::new(AuditKeys {
-                retired: handovers_of(
-                    dir,
-                    Ed25519Key::from_pkcs8(audit.clone(), &audit_path)?.public_key(),
-                )?,
-                signing: Ed25519Key::from_pkcs8(audit, &audit_path)?,
+                retired: handovers_of(dir, signing.public_key())?,
+                signing,
                 leaf,
                 origin: DEFAULT_AUDIT_ORIGIN.to_owned(),
             }),
@@ -271,9 +269,7 @@ pub fn rotate_field_key(dir: &Path, label: &str) -> Result<PathBuf, KeyError> {
     let tmp = current.with_extension(format!("tmp-{}", std::process::id()));
     write_new_private(&tmp, &fresh)?;
     fs::rename(&tmp, &current).map_err(io_error(&current))?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))?;
+    sync_dir(dir)?;
     Ok(kept)
 }
 
@@ -306,9 +302,7 @@ pub fn begin_index_rotation(dir: &Path) -> Result<[u8; FIELD_KEY_LEN], KeyError>
 pub fn finish_index_rotation(dir: &Path) -> Result<(), KeyError> {
     let current = dir.join(INDEX_KEY_FILE);
     fs::rename(dir.join(NEXT_INDEX_KEY_FILE), &current).map_err(io_error(&current))?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))
+    sync_dir(dir)
 }
 
 /// One handover of the audit log from a retired key to the next (base64 keys and signature).
@@ -427,10 +421,15 @@ pub fn rotate_audit_key(dir: &Path, last_seq: i64) -> Result<Vec<u8>, KeyError> 
         fs::rename(&tmp, &path).map_err(io_error(&path))?;
     }
     fs::rename(&next_path, &current_path).map_err(io_error(&current_path))?;
+    sync_dir(dir)?;
+    Ok(next.public_key().to_vec())
+}
+
+/// Flushes `dir`'s entries (a rename into it) to the disk.
+fn sync_dir(dir: &Path) -> Result<(), KeyError> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))?;
-    Ok(next.public_key().to_vec())
+        .map_err(io_error(dir))
 }
 
 /// Writes `bytes` to a new file at `path` (0600), flushed to the disk; never over a file.

@@ -227,7 +227,7 @@ pub fn backup(
                 .and_then(|f| f.sync_all())
                 .map_err(io(&copy))?;
             let (bytes, sha256) = sha256_of(&copy)?;
-            let seq = newest_event(&DatabaseUrl::Sqlite(copy.clone()))?;
+            let seq = newest_event(&copy)?;
             let entry = Entry {
                 name: DATABASE_COPY.to_owned(),
                 bytes,
@@ -273,22 +273,14 @@ pub fn backup(
     })
 }
 
-fn newest_event(url: &DatabaseUrl) -> Result<Option<i64>, BackupError> {
-    #[derive(diesel::QueryableByName)]
-    struct Newest {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-        seq: Option<i64>,
-    }
-    // A plain connection: the copy is read as it is (no journal mode switched on it).
-    let path = match url {
-        DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
-        DatabaseUrl::Postgres(_) => return Ok(None),
-    };
-    let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(&path)
-        .map_err(|e| BackupError::Database(e.to_string()))?;
-    diesel::sql_query("SELECT MAX(seq) AS seq FROM audit_events")
-        .get_result::<Newest>(&mut conn)
-        .map(|row| row.seq)
+/// The newest event in the SQLite copy at `path`, read through a plain connection: the copy is
+/// read as it is (no journal mode switched on it).
+fn newest_event(path: &Path) -> Result<Option<i64>, BackupError> {
+    let plain =
+        <diesel::SqliteConnection as diesel::Connection>::establish(&path.to_string_lossy())
+            .map_err(|e| BackupError::Database(e.to_string()))?;
+    crate::audit::chain::head(&mut crate::db::DbConn::Sqlite(plain))
+        .map(|head| head.map(|(seq, _)| seq))
         .map_err(|e| BackupError::Database(e.to_string()))
 }
 

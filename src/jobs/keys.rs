@@ -20,6 +20,8 @@ use crate::db::schema::cases;
 pub enum RotateError {
     #[error("keys: {0}")]
     Keys(#[from] keys::KeyError),
+    #[error("{0}")]
+    NotHere(String),
     #[error("the database: {0}")]
     Database(String),
     #[error("case {0}: its sealed personal number does not open with the field keys")]
@@ -30,40 +32,24 @@ pub enum RotateError {
 
 /// How many cases were indexed again.
 pub fn rotate_blind_index(config: &Config) -> Result<usize, RotateError> {
-    let url = config
-        .database()
-        .map_err(|e| RotateError::Database(e.to_string()))?;
+    let mut conn = open(config, keys::INDEX_KEY_FILE)?;
     let dir = &config.data_dir;
-    if !dir.join(keys::INDEX_KEY_FILE).is_file() {
-        return Err(RotateError::Database(format!(
-            "{} holds no {}: SIG_DATA_DIR must name the data folder the server uses",
-            dir.display(),
-            keys::INDEX_KEY_FILE
-        )));
-    }
     let store = KeyStore::load_or_create(dir)?;
     let next = keys::begin_index_rotation(dir)?;
     let crypto = FieldCrypto::new(&store.field_key, &store.previous_field_keys, &next);
-    let mut conn = url
-        .connect()
-        .map_err(|e| RotateError::Database(e.to_string()))?;
     let indexed = crate::db::write_tx(&mut conn, |conn| {
         let rows: Vec<(String, Option<Vec<u8>>)> = cases::table
             .select((cases::id, cases::youth_personal_number))
             .filter(cases::youth_pn_index.is_not_null())
-            .load(conn)
-            .map_err(|e| RotateError::Database(e.to_string()))?;
+            .load(conn)?;
         for (id, sealed) in &rows {
             let Some(sealed) = sealed else { continue };
             let number = crypto
-                .open_in(Column::YouthPersonalNumber, id, sealed)
-                .ok()
-                .and_then(|plain| String::from_utf8(plain).ok())
-                .ok_or_else(|| RotateError::Sealed(id.clone()))?;
+                .open_str(sealed, &Column::YouthPersonalNumber.aad(id))
+                .map_err(|_| RotateError::Sealed(id.clone()))?;
             diesel::update(cases::table.filter(cases::id.eq(id)))
                 .set(cases::youth_pn_index.eq(Some(crypto.blind_index(&number))))
-                .execute(conn)
-                .map_err(|e| RotateError::Database(e.to_string()))?;
+                .execute(conn)?;
         }
         Ok::<_, RotateError>(rows.len())
     })?;
@@ -76,28 +62,26 @@ pub fn rotate_blind_index(config: &Config) -> Result<usize, RotateError> {
 /// retired key, and `audit verify` would report its heads). Returns the head `seq` and the new
 /// verifier key, for the witnesses and whoever checks extracts.
 pub fn rotate_audit_key(config: &Config) -> Result<(i64, String), RotateError> {
-    use crate::db::schema::audit_events;
-    let url = config
-        .database()
-        .map_err(|e| RotateError::Database(e.to_string()))?;
-    let dir = &config.data_dir;
-    if !dir.join(keys::AUDIT_KEY_FILE).is_file() {
-        return Err(RotateError::Database(format!(
-            "{} holds no {}: SIG_DATA_DIR must name the data folder the server uses",
-            dir.display(),
-            keys::AUDIT_KEY_FILE
-        )));
-    }
-    let mut conn = url
-        .connect()
-        .map_err(|e| RotateError::Database(e.to_string()))?;
-    let head: i64 = audit_events::table
-        .select(diesel::dsl::max(audit_events::seq))
-        .first::<Option<i64>>(&mut conn)?
-        .unwrap_or(0);
-    let public = keys::rotate_audit_key(dir, head)?;
+    let mut conn = open(config, keys::AUDIT_KEY_FILE)?;
+    let head = crate::audit::chain::head(&mut conn)?.map_or(0, |(seq, _)| seq);
+    let public = keys::rotate_audit_key(&config.data_dir, head)?;
     Ok((
         head,
         crate::audit::note::verifier_key(&config.audit_origin, &public),
     ))
+}
+
+/// The database, once `SIG_DATA_DIR` is seen to hold `key_file` (the server's data folder).
+fn open(config: &Config, key_file: &str) -> Result<crate::db::DbConn, RotateError> {
+    let url = config
+        .database()
+        .map_err(|e| RotateError::Database(e.to_string()))?;
+    if !config.data_dir.join(key_file).is_file() {
+        return Err(RotateError::NotHere(format!(
+            "{} holds no {key_file}: SIG_DATA_DIR must name the data folder the server uses",
+            config.data_dir.display()
+        )));
+    }
+    url.connect()
+        .map_err(|e| RotateError::Database(e.to_string()))
 }

@@ -92,6 +92,17 @@ fn a_damaged_key_file_stops_the_start() {
     ));
 }
 
+/// Signs a checkpoint at the log's head and writes the witness file, as a shutdown does.
+fn sign_head(app: &crate::support::TestApp) {
+    sig_register::jobs::checkpoints::sign_now(app.state())
+        .expect("a checkpoint")
+        .expect("signed");
+    app.state()
+        .audit
+        .flush_witness(sig_register::audit::to_micros(app.state().clock.now()))
+        .expect("the witness file");
+}
+
 /// `sig-register keys rotate audit`: the old key hands the log over at its head; the heads
 /// before verify with the retired key, the heads after with the new one, and a handover not
 /// signed by the retired key stops the start.
@@ -106,13 +117,7 @@ async fn the_audit_key_rotates_with_a_signed_handover(backend: crate::support::B
         app.get(&case.path(""), Some(&owner(&app))).await.status,
         200
     );
-    sig_register::jobs::checkpoints::sign_now(app.state())
-        .expect("a checkpoint")
-        .expect("signed");
-    app.state()
-        .audit
-        .flush_witness(sig_register::audit::to_micros(app.state().clock.now()))
-        .expect("the witness file");
+    sign_head(&app);
     let data = app.config.data_dir.clone();
     let old_public = app.state().keys.audit.public_key().to_vec();
     let env = [
@@ -156,13 +161,7 @@ async fn the_audit_key_rotates_with_a_signed_handover(backend: crate::support::B
         app.get(&case.path(""), Some(&owner(&app))).await.status,
         200
     );
-    sig_register::jobs::checkpoints::sign_now(app.state())
-        .expect("a checkpoint")
-        .expect("signed");
-    app.state()
-        .audit
-        .flush_witness(sig_register::audit::to_micros(app.state().clock.now()))
-        .expect("the witness file");
+    sign_head(&app);
     let (ok, out) = verify();
     assert!(ok, "after the rotation: {out}");
     let output = crate::support::http::cli(&cwd, &env, &["audit", "public-key"]);

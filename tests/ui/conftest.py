@@ -2,6 +2,7 @@
 directory, a free loopback port) for the whole run, one Chromium per test file, tokens from
 `sig-register token` for seeding through the API, and axe-core for the accessibility rules."""
 
+import datetime
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -19,6 +21,12 @@ BINARY = ROOT / "target" / "debug" / "sig-register"
 SHOTS = ROOT / "target" / "ui-screenshots"
 AXE = (Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def register_today():
+    """Today as the register counts it: the date in Europe/Stockholm (API.md, DOMAIN.md), not the
+    machine's — they differ for an hour or two around midnight."""
+    return datetime.datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
 
 def free_port():

@@ -12,10 +12,10 @@ import urllib.error
 
 from playwright.sync_api import expect
 
-from conftest import SHOTS, check_page, login
+from conftest import SHOTS, check_page, login, register_today
 from test_pages import SOCIAL, personal_number
 
-TODAY = datetime.date.today()
+TODAY = register_today()
 YOUTH = ("Aurelia", "Granskningsdotter")
 
 

@@ -8,10 +8,10 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import check_page, login
+from conftest import check_page, login, register_today
 from test_pages import POLICE, SOCIAL, personal_number
 
-TODAY = datetime.date.today().isoformat()
+TODAY = register_today().isoformat()
 
 
 def seed_case_without_consent(server, given):
@@ -178,7 +178,7 @@ def test_a_consent_can_be_recorded_with_the_keyboard_alone(server, context):
 def test_who_can_see_the_case_and_the_notes_of_each_agency(server, browser, context):
     case = seed_case_without_consent(server, "Nils")
     owner = server.token("ss-anna", "Anna Lindqvist", "socialtjanst-orebro", "social_secretary")
-    today = datetime.date.today()
+    today = register_today()
     decided = {"decision": "given", "method": "written", "decided_on": today.isoformat()}
     server.api("POST", f"/api/v1/cases/{case['id']}/consents", owner, {
         "youth": decided,

@@ -10,10 +10,10 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import check_page, login
+from conftest import check_page, login, register_today
 from test_pages import POLICE, SCHOOL, SOCIAL, personal_number
 
-TODAY = datetime.date.today().isoformat()
+TODAY = register_today().isoformat()
 
 
 def test_the_social_secretarys_journey(any_server, context):

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import check_page, login
+from conftest import check_page, login, register_today
 
 SOCIAL = "Socialtjänsten Örebro kommun"
 POLICE = "Polisen, lokalpolisområde Örebro"
@@ -18,7 +18,7 @@ _serial = itertools.count(1)
 
 def personal_number(age):
     """A valid personal number of someone `age` years old today."""
-    born = datetime.date.today().replace(day=14) - datetime.timedelta(days=365 * age + age // 4 + 40)
+    born = register_today().replace(day=14) - datetime.timedelta(days=365 * age + age // 4 + 40)
     digits = born.strftime("%y%m%d") + f"{next(_serial) % 900 + 100:03d}"
     total = 0
     for i, c in enumerate(digits):
@@ -38,7 +38,7 @@ def seed_case(server, given):
         "guardians": [{"given_name": "Maria", "family_name": "Exempelsson", "has_custody": True}],
         "referral": {"source_agency": "polisen-orebro", "reason": "Orosanmälan"},
     })
-    today = datetime.date.today()
+    today = register_today()
     decided = {"decision": "given", "method": "written", "decided_on": today.isoformat()}
     server.api("POST", f"/api/v1/cases/{case['id']}/consents", owner, {
         "youth": decided,

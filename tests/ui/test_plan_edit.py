@@ -9,11 +9,11 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import check_page, login
+from conftest import check_page, login, register_today
 from test_pages import POLICE, SCHOOL, SOCIAL
 from test_police import seed
 
-TODAY = datetime.date.today().isoformat()
+TODAY = register_today().isoformat()
 
 
 def edit_page(browser, server, sub, name, javascript=True):

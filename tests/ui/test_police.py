@@ -10,11 +10,11 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import check_page, login
+from conftest import check_page, login, register_today
 from test_pages import POLICE, personal_number
 
 PARTNER = "Kultur och fritid, Örebro kommun"
-TODAY = datetime.date.today()
+TODAY = register_today()
 
 
 def seed(server, given, agencies):

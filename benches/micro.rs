@@ -24,7 +24,7 @@ use diesel::Connection;
 
 use sig_register::audit::{canonical, chain, chain_hash, EventActor, NewEvent};
 use sig_register::auth::{Actor, Role};
-use sig_register::authz::{AgencyFacts, CaseFacts, Context, PolicyEngine, Resource};
+use sig_register::authz::{AgencyFacts, CaseFacts, Context, PolicyEngine, Question, Resource};
 use sig_register::crypto::keys::KeyStore;
 use sig_register::db::{self, DatabaseUrl};
 
@@ -79,18 +79,17 @@ fn policy(c: &mut Criterion) {
         consent_categories: vec!["identity".to_owned(), "plan".to_owned()],
     });
     let context = Context::category("identity");
-    assert!(
-        engine
-            .evaluate(&actor, &agency, "case.read", &case, &context)
-            .allowed
-    );
+    let question = Question {
+        actor: &actor,
+        agency: &agency,
+        action: "case.read",
+        resource: &case,
+        context: &context,
+    };
+    assert!(engine.evaluate(question).allowed);
     let mut group = c.benchmark_group("policy");
-    group.bench_function("evaluated", |b| {
-        b.iter(|| engine.evaluate(&actor, &agency, "case.read", &case, &context))
-    });
-    group.bench_function("memoised", |b| {
-        b.iter(|| engine.decide_in(&actor, &agency, "case.read", &case, &context))
-    });
+    group.bench_function("evaluated", |b| b.iter(|| engine.evaluate(question)));
+    group.bench_function("memoised", |b| b.iter(|| engine.decide_in(question)));
     group.finish();
 }
 

@@ -78,6 +78,17 @@ impl Context {
     }
 }
 
+/// One question to the policy set: may `actor`, of `agency`, do `action` to `resource` in
+/// `context`?
+#[derive(Clone, Copy, Debug)]
+pub struct Question<'a> {
+    pub actor: &'a Actor,
+    pub agency: &'a AgencyFacts,
+    pub action: &'a str,
+    pub resource: &'a Resource,
+    pub context: &'a Context,
+}
+
 /// One decision: allowed or not, and the ids of the policies that decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
@@ -265,7 +276,13 @@ impl PolicyEngine {
         action: &str,
         resource: &Resource,
     ) -> Decision {
-        self.decide_in(actor, agency, action, resource, &Context::default())
+        self.decide_in(Question {
+            actor,
+            agency,
+            action,
+            resource,
+            context: &Context::default(),
+        })
     }
 
     /// Whether any member of `agency` who reads cases (its social secretaries, police officers
@@ -289,31 +306,30 @@ impl PolicyEngine {
             agency: agency.slug.clone(),
             roles: [role].into_iter().collect(),
         };
-        self.decide_in(&member, agency, action, resource, context)
-            .allowed
+        self.decide_in(Question {
+            actor: &member,
+            agency,
+            action,
+            resource,
+            context,
+        })
+        .allowed
     }
 
     /// As [`Self::decide`], with a request context.
-    pub fn decide_in(
-        &self,
-        actor: &Actor,
-        agency: &AgencyFacts,
-        action: &str,
-        resource: &Resource,
-        context: &Context,
-    ) -> Decision {
+    pub fn decide_in(&self, question: Question<'_>) -> Decision {
         let key = DecisionKey {
-            sub: actor.sub.clone(),
-            roles: actor.roles.iter().copied().collect(),
-            agency: agency.clone(),
-            action: action.to_owned(),
-            resource: resource.clone(),
-            context: context.clone(),
+            sub: question.actor.sub.clone(),
+            roles: question.actor.roles.iter().copied().collect(),
+            agency: question.agency.clone(),
+            action: question.action.to_owned(),
+            resource: question.resource.clone(),
+            context: question.context.clone(),
         };
         if let Some(decision) = self.decisions.get(&key) {
             return decision;
         }
-        let decision = self.evaluate(actor, agency, action, resource, context);
+        let decision = self.evaluate(question);
         if !decision.evaluation_error {
             self.decisions.put(key, &decision);
         }
@@ -321,18 +337,11 @@ impl PolicyEngine {
     }
 
     /// As [`Self::decide_in`], always evaluated by Cedar (no memo): for benchmarks and tests.
-    pub fn evaluate(
-        &self,
-        actor: &Actor,
-        agency: &AgencyFacts,
-        action: &str,
-        resource: &Resource,
-        context: &Context,
-    ) -> Decision {
-        match self.try_decide(actor, agency, action, resource, context) {
+    pub fn evaluate(&self, question: Question<'_>) -> Decision {
+        match self.try_decide(question) {
             Ok(decision) => decision,
             Err(error) => {
-                tracing::error!(%error, action, "policy request could not be built; denying");
+                tracing::error!(%error, action = question.action, "policy request could not be built; denying");
                 Decision {
                     allowed: false,
                     policy_ids: Vec::new(),
@@ -345,38 +354,34 @@ impl PolicyEngine {
     /// Whether an active consent covering the caller's agency (and every category) would allow
     /// what was just denied: the difference between `consent_required` and `forbidden`, asked of
     /// the same policy set rather than a second copy of the rules.
-    pub fn consent_would_allow(
-        &self,
-        actor: &Actor,
-        agency: &AgencyFacts,
-        action: &str,
-        resource: &Resource,
-        context: &Context,
-    ) -> bool {
-        let Resource::Case(facts) = resource else {
+    pub fn consent_would_allow(&self, question: Question<'_>) -> bool {
+        let Resource::Case(facts) = question.resource else {
             return false;
         };
         let hypothetical = Resource::Case(CaseFacts {
             consent_active: true,
-            consent_agencies: vec![agency.slug.clone()],
+            consent_agencies: vec![question.agency.slug.clone()],
             consent_categories: crate::domain::consent::CATEGORIES
                 .iter()
                 .map(|c| c.to_string())
                 .collect(),
             ..facts.clone()
         });
-        self.decide_in(actor, agency, action, &hypothetical, context)
-            .allowed
+        self.decide_in(Question {
+            resource: &hypothetical,
+            ..question
+        })
+        .allowed
     }
 
-    fn try_decide(
-        &self,
-        actor: &Actor,
-        agency: &AgencyFacts,
-        action: &str,
-        resource: &Resource,
-        context: &Context,
-    ) -> Result<Decision, String> {
+    fn try_decide(&self, question: Question<'_>) -> Result<Decision, String> {
+        let Question {
+            actor,
+            agency,
+            action,
+            resource,
+            context,
+        } = question;
         let t = &self.types;
         let agency_uid = uid(&t.agency, &agency.slug);
         let user_uid = uid(&t.user, &actor.sub);

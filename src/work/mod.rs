@@ -14,7 +14,7 @@ use diesel::Connection;
 
 use crate::audit::{self, Action, EventActor, NewEvent, Outcome};
 use crate::auth::Actor;
-use crate::authz::{AgencyFacts, Context, Decision, Resource};
+use crate::authz::{AgencyFacts, Context, Decision, Question, Resource};
 use crate::db::{self, DbConn};
 use crate::error::UseCaseError;
 use crate::state::{AppState, StateInner};
@@ -56,7 +56,7 @@ impl Unit<'_> {
     pub fn decide_in(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
         self.state
             .policies
-            .decide_in(self.actor, &self.agency, action.as_str(), resource, context)
+            .decide_in(self.question(action, resource, context))
     }
 
     /// See [`crate::authz::PolicyEngine::consent_would_allow`].
@@ -66,13 +66,25 @@ impl Unit<'_> {
         resource: &Resource,
         context: &Context,
     ) -> bool {
-        self.state.policies.consent_would_allow(
-            self.actor,
-            &self.agency,
-            action.as_str(),
+        self.state
+            .policies
+            .consent_would_allow(self.question(action, resource, context))
+    }
+
+    /// The caller's question to the policy set.
+    fn question<'q>(
+        &'q self,
+        action: Action,
+        resource: &'q Resource,
+        context: &'q Context,
+    ) -> Question<'q> {
+        Question {
+            actor: self.actor,
+            agency: &self.agency,
+            action: action.as_str(),
             resource,
             context,
-        )
+        }
     }
 
     /// The policy engine, for questions about other principals (access explanations).

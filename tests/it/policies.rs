@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use sig_register::auth::{Actor, Role};
-use sig_register::authz::{AgencyFacts, PolicyEngine, Resource};
+use sig_register::authz::{AgencyFacts, PolicyEngine, Question, Resource};
 
 use crate::support::policies_dir;
 
@@ -309,16 +309,17 @@ fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says(
                 let agency = facts(slug, kind);
                 let owner = slug == "socialtjanst-orebro";
                 let mut check = |action: &str, context: Context, category: &str, own: bool| {
-                    let decision = engine.decide_in(&user, &agency, action, &case, &context);
+                    let question = Question {
+                        actor: &user,
+                        agency: &agency,
+                        action,
+                        resource: &case,
+                        context: &context,
+                    };
+                    let decision = engine.decide_in(question);
                     // The memoised answer, asked again, and Cedar's own evaluation agree.
-                    assert_eq!(
-                        engine.decide_in(&user, &agency, action, &case, &context),
-                        decision
-                    );
-                    assert_eq!(
-                        engine.evaluate(&user, &agency, action, &case, &context),
-                        decision
-                    );
+                    assert_eq!(engine.decide_in(question), decision);
+                    assert_eq!(engine.evaluate(question), decision);
                     let expected = oracle(role, owner, listed, active, action, category, own);
                     assert!(
                         !decision.evaluation_error,
@@ -368,6 +369,22 @@ fn every_role_consent_state_category_and_action_is_decided_as_the_contract_says(
     );
 }
 
+/// The question `who` (a user and their agency) asks about `case`.
+fn question<'a>(
+    who: &'a (Actor, AgencyFacts),
+    action: &'a str,
+    case: &'a Resource,
+    context: &'a sig_register::authz::Context,
+) -> Question<'a> {
+    Question {
+        actor: &who.0,
+        agency: &who.1,
+        action,
+        resource: case,
+        context,
+    }
+}
+
 #[test]
 fn a_denial_is_consent_required_only_where_a_consent_could_help() {
     use sig_register::authz::{CaseFacts, Context};
@@ -387,21 +404,16 @@ fn a_denial_is_consent_required_only_where_a_consent_could_help() {
     );
     assert!(
         !engine
-            .decide_in(&police.0, &police.1, "case.read", &case, &read)
+            .decide_in(question(&police, "case.read", &case, &read))
             .allowed
     );
     assert!(
-        engine.consent_would_allow(&police.0, &police.1, "case.read", &case, &read),
+        engine.consent_would_allow(question(&police, "case.read", &case, &read)),
         "consent_required"
     );
+    let no_context = Context::default();
     assert!(
-        !engine.consent_would_allow(
-            &police.0,
-            &police.1,
-            "consent.create",
-            &case,
-            &Context::default()
-        ),
+        !engine.consent_would_allow(question(&police, "consent.create", &case, &no_context)),
         "forbidden"
     );
     let auditor = (
@@ -409,12 +421,12 @@ fn a_denial_is_consent_required_only_where_a_consent_could_help() {
         facts("socialtjanst-orebro", "social_services"),
     );
     assert!(
-        !engine.consent_would_allow(&auditor.0, &auditor.1, "case.read", &case, &read),
+        !engine.consent_would_allow(question(&auditor, "case.read", &case, &read)),
         "forbidden"
     );
     let referral = Context::category("referral");
     assert!(
-        !engine.consent_would_allow(&police.0, &police.1, "case.read", &case, &referral),
+        !engine.consent_would_allow(question(&police, "case.read", &case, &referral)),
         "no consent covers the referral"
     );
 }

@@ -2,13 +2,12 @@
 //! streamed export.
 
 use actix_web::web::{self, Bytes};
-use actix_web::{get, post, HttpRequest, HttpResponse};
+use actix_web::{get, post, HttpResponse};
 
 use super::extract::ApiJson;
-use super::{call, state};
+use super::{created, ok, read_unit, run_unit, state, Caller, Reply};
 use crate::audit::export::Format;
 use crate::audit::query::{self, Filter};
-use crate::auth::Actor;
 use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::usecase::audit::{
@@ -28,17 +27,9 @@ const EXPORT_BATCH: i64 = 1000;
     responses((status = 200, description = "A page of events", body = EventPage))
 )]
 #[get("/audit/events")]
-pub async fn search(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<EventsQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn search(caller: Caller, query: web::Query<EventsQuery>) -> Reply {
     let query = query.into_inner();
-    let page = work::read(call(&req, actor)?, 200, move |unit| {
-        audit::search(unit, query)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    read_unit(caller, ok, move |unit| audit::search(unit, query)).await
 }
 
 /// Streams every matching event as NDJSON or CSV (role `auditor`).
@@ -50,20 +41,13 @@ pub async fn search(
     )
 )]
 #[get("/audit/events/export")]
-pub async fn export(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<EventsQuery>,
-) -> Result<HttpResponse, UseCaseError> {
-    let query = query.into_inner();
-    let (filter, format) = work::read(call(&req, actor)?, 200, move |unit| {
-        audit::export(unit, query)
-    })
-    .await?;
-    let stream = export_stream(state(&req)?, filter, format);
+pub async fn export(caller: Caller, query: web::Query<EventsQuery>) -> Reply {
+    let (query, state) = (query.into_inner(), state(caller.request())?);
+    let (filter, format) =
+        work::read(caller.call()?, 200, move |unit| audit::export(unit, query)).await?;
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
-        .streaming(stream))
+        .streaming(export_stream(state, filter, format)))
 }
 
 enum Step {
@@ -121,16 +105,14 @@ pub fn export_stream(
     responses((status = 200, description = "The verification report", body = VerificationView))
 )]
 #[get("/audit/verify")]
-pub async fn verify(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<VerifyQuery>,
-) -> Result<HttpResponse, UseCaseError> {
-    let call = call(&req, actor)?;
+pub async fn verify(caller: Caller, query: web::Query<VerifyQuery>) -> Reply {
     let incremental = query.incremental.unwrap_or(false);
-    let report = work::read_then(call, 200, audit::may_verify, move |conn, state, ()| {
-        audit::verify(conn, state, incremental)
-    })
+    let report = work::read_then(
+        caller.call()?,
+        200,
+        audit::may_verify,
+        move |conn, state, ()| audit::verify(conn, state, incremental),
+    )
     .await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -141,9 +123,8 @@ pub async fn verify(
     responses((status = 200, description = "The checkpoints and their key", body = CheckpointsView))
 )]
 #[get("/audit/checkpoints")]
-pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
-    let view = work::read(call(&req, actor)?, 200, audit::checkpoints).await?;
-    Ok(HttpResponse::Ok().json(view))
+pub async fn checkpoints(caller: Caller) -> Reply {
+    read_unit(caller, ok, audit::checkpoints).await
 }
 
 /// The inclusion proof of event `seq` in the Merkle tree of `tree_size` events (role `auditor`).
@@ -154,17 +135,12 @@ pub async fn checkpoints(req: HttpRequest, actor: Actor) -> Result<HttpResponse,
 )]
 #[get("/audit/events/{seq}/inclusion")]
 pub async fn inclusion(
-    req: HttpRequest,
-    actor: Actor,
+    caller: Caller,
     seq: web::Path<String>,
     query: web::Query<InclusionQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+) -> Reply {
     let (seq, query) = (seq.into_inner(), query.into_inner());
-    let view = work::read(call(&req, actor)?, 200, move |unit| {
-        audit::inclusion(unit, &seq, query)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_unit(caller, ok, move |unit| audit::inclusion(unit, &seq, query)).await
 }
 
 /// The consistency proof between the Merkle trees of `from` and `to` events (role `auditor`).
@@ -174,17 +150,9 @@ pub async fn inclusion(
     responses((status = 200, description = "The proof", body = ConsistencyView))
 )]
 #[get("/audit/consistency")]
-pub async fn consistency(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<ConsistencyQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn consistency(caller: Caller, query: web::Query<ConsistencyQuery>) -> Reply {
     let query = query.into_inner();
-    let view = work::read(call(&req, actor)?, 200, move |unit| {
-        audit::consistency(unit, query)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_unit(caller, ok, move |unit| audit::consistency(unit, query)).await
 }
 
 /// Denied attempts per actor, off-hours use and unusually many cases a day (role `auditor`).
@@ -194,17 +162,9 @@ pub async fn consistency(
     responses((status = 200, description = "The three anomaly lists", body = AnomaliesView))
 )]
 #[get("/audit/anomalies")]
-pub async fn anomalies(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<AnomalyQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn anomalies(caller: Caller, query: web::Query<AnomalyQuery>) -> Reply {
     let query = query.into_inner();
-    let found = work::read(call(&req, actor)?, 200, move |unit| {
-        audit::anomalies(unit, query)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(found))
+    read_unit(caller, ok, move |unit| audit::anomalies(unit, query)).await
 }
 
 /// Records a documented log review (logguppföljning; role `auditor`). Append-only.
@@ -214,17 +174,12 @@ pub async fn anomalies(
     responses((status = 201, description = "The review as recorded", body = ReviewView))
 )]
 #[post("/audit/reviews")]
-pub async fn create_review(
-    req: HttpRequest,
-    actor: Actor,
-    body: ApiJson<NewReview>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn create_review(caller: Caller, body: ApiJson<NewReview>) -> Reply {
     let input = body.into_inner();
-    let view = work::run(call(&req, actor)?, 201, move |unit| {
+    run_unit(caller, 201, created, move |unit| {
         reviews::create(unit, input)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    .await
 }
 
 /// The documented log reviews whose period meets `from`–`to`, newest first (role `auditor`).
@@ -234,15 +189,7 @@ pub async fn create_review(
     responses((status = 200, description = "The reviews", body = Items<ReviewView>))
 )]
 #[get("/audit/reviews")]
-pub async fn list_reviews(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<ReviewsQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn list_reviews(caller: Caller, query: web::Query<ReviewsQuery>) -> Reply {
     let query = query.into_inner();
-    let items = work::read(call(&req, actor)?, 200, move |unit| {
-        reviews::list(unit, query)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(items))
+    read_unit(caller, ok, move |unit| reviews::list(unit, query)).await
 }

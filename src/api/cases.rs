@@ -1,14 +1,13 @@
 //! Cases (API.md §5): thin handlers over [`crate::usecase::cases`].
 
+use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web};
 
 use super::extract::{ApiJson, CaseId};
-use super::{call, if_match, versioned};
-use crate::auth::Actor;
+use super::{ok, read_unit, run_unit, tagged, versioned, Caller, IfMatch, Reply};
 use crate::error::UseCaseError;
 use crate::usecase::cases::{self, CasePage, CasePatch, CaseQuery, CaseView, NewCase};
-use crate::work;
 
 /// Opens a case (role `social_secretary` at a `social_services` agency).
 #[utoipa::path(
@@ -17,23 +16,20 @@ use crate::work;
     responses((status = 201, description = "The new case (with `warnings` when the youth is outside 15–25)", body = CaseView))
 )]
 #[post("/cases")]
-pub async fn create(
-    req: HttpRequest,
-    actor: Actor,
-    body: ApiJson<NewCase>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn create(caller: Caller, body: ApiJson<NewCase>) -> Reply {
     let input = body.into_inner();
-    let view = work::run(call(&req, actor)?, 201, move |unit| {
+    run_unit(caller, 201, created_case, move |unit| {
         cases::create(unit, input)
     })
-    .await?;
-    let location = format!("/api/v1/cases/{}", view.id);
+    .await
+}
+
+/// 201 with the new case, its ETag and its `Location`.
+fn created_case(view: CaseView) -> Reply {
+    let location = HeaderValue::from_str(&format!("/api/v1/cases/{}", view.id))
+        .map_err(|_| UseCaseError::Internal("a case id is not a header value".to_owned()))?;
     let mut response = versioned(StatusCode::CREATED, &view);
-    response.headers_mut().insert(
-        actix_web::http::header::LOCATION,
-        actix_web::http::header::HeaderValue::from_str(&location)
-            .map_err(|_| UseCaseError::Internal("a case id is not a header value".to_owned()))?,
-    );
+    response.headers_mut().insert(LOCATION, location);
     Ok(response)
 }
 
@@ -44,14 +40,8 @@ pub async fn create(
     responses((status = 200, description = "The case view, with ETag", body = CaseView))
 )]
 #[get("/cases/{id}")]
-pub async fn read(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let view = work::read(call(&req, actor)?, 200, move |unit| cases::read(unit, &id)).await?;
-    Ok(versioned(StatusCode::OK, &view))
+pub async fn read(caller: Caller, id: CaseId) -> Reply {
+    read_unit(caller, tagged, move |unit| cases::read(unit, &id.0)).await
 }
 
 /// Lists the cases the caller may read now, each cut to the caller's categories.
@@ -61,17 +51,9 @@ pub async fn read(
     responses((status = 200, description = "A page of case views", body = CasePage))
 )]
 #[get("/cases")]
-pub async fn list(
-    req: HttpRequest,
-    actor: Actor,
-    query: web::Query<CaseQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn list(caller: Caller, query: web::Query<CaseQuery>) -> Reply {
     let query = query.into_inner();
-    let page = work::read(call(&req, actor)?, 200, move |unit| {
-        cases::list(unit, query)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    read_unit(caller, ok, move |unit| cases::list(unit, query)).await
 }
 
 /// Changes a case's status or area (owner `social_secretary`, `If-Match`).
@@ -83,16 +65,14 @@ pub async fn list(
 )]
 #[patch("/cases/{id}")]
 pub async fn update(
-    req: HttpRequest,
-    actor: Actor,
+    caller: Caller,
     body: ApiJson<CasePatch>,
     id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let (expected, input) = (if_match(&req), body.into_inner());
-    let view = work::run(call(&req, actor)?, 200, move |unit| {
-        cases::update(unit, &id, expected, input)
+    expected: IfMatch,
+) -> Reply {
+    let input = body.into_inner();
+    run_unit(caller, 200, tagged, move |unit| {
+        cases::update(unit, &id.0, expected.0, input)
     })
-    .await?;
-    Ok(versioned(StatusCode::OK, &view))
+    .await
 }

@@ -1,14 +1,11 @@
 //! Consent (API.md §6): thin handlers over [`crate::usecase::consents`].
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web};
 
-use super::call;
 use super::extract::{path_id, ApiJson, CaseId};
-use crate::auth::Actor;
-use crate::error::UseCaseError;
+use super::{created, ok, read_unit, run_unit, Caller, Reply};
 use crate::usecase::consents::{self, ConsentView, NewConsent, Revocation};
 use crate::usecase::Items;
-use crate::work;
 
 /// Records a consent; it supersedes the case's earlier consents.
 #[utoipa::path(
@@ -18,18 +15,12 @@ use crate::work;
     responses((status = 201, description = "The recorded consent", body = ConsentView))
 )]
 #[post("/cases/{id}/consents")]
-pub async fn create(
-    req: HttpRequest,
-    actor: Actor,
-    body: ApiJson<NewConsent>,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let (id, input) = (id.0, body.into_inner());
-    let view = work::run(call(&req, actor)?, 201, move |unit| {
-        consents::create(unit, &id, input)
+pub async fn create(caller: Caller, body: ApiJson<NewConsent>, id: CaseId) -> Reply {
+    let input = body.into_inner();
+    run_unit(caller, 201, created, move |unit| {
+        consents::create(unit, &id.0, input)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    .await
 }
 
 /// Every consent of the case, newest first, with its state and parties.
@@ -39,17 +30,8 @@ pub async fn create(
     responses((status = 200, description = "The case's consents", body = Items<ConsentView>))
 )]
 #[get("/cases/{id}/consents")]
-pub async fn list(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let items = work::read(call(&req, actor)?, 200, move |unit| {
-        consents::list(unit, &id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(items))
+pub async fn list(caller: Caller, id: CaseId) -> Reply {
+    read_unit(caller, ok, move |unit| consents::list(unit, &id.0)).await
 }
 
 /// Revokes a consent: any one required party may; it takes effect for the next request.
@@ -61,18 +43,15 @@ pub async fn list(
 )]
 #[post("/cases/{id}/consents/{consent_id}/revoke")]
 pub async fn revoke(
-    req: HttpRequest,
-    actor: Actor,
+    caller: Caller,
     path: web::Path<(String, String)>,
     body: ApiJson<Revocation>,
-) -> Result<HttpResponse, UseCaseError> {
+) -> Reply {
     let (id, consent_id) = path.into_inner();
-    let id = path_id(&id, "case")?;
-    let consent_id = path_id(&consent_id, "consent")?;
+    let (id, consent_id) = (path_id(&id, "case")?, path_id(&consent_id, "consent")?);
     let input = body.into_inner();
-    let view = work::run(call(&req, actor)?, 200, move |unit| {
+    run_unit(caller, 200, ok, move |unit| {
         consents::revoke(unit, &id, &consent_id, input)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }

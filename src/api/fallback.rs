@@ -9,10 +9,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
+use chrono::{DateTime, Utc};
 
 use super::extract::Throttled;
 use super::{request_meta, AuditRecorded};
-use crate::audit::{Action, EventActor};
+use crate::audit::{Action, EventActor, NewEvent};
 use crate::auth::Actor;
 use crate::error::UseCaseError;
 use crate::jobs;
@@ -56,11 +57,23 @@ pub async fn fallback(
         let event = jobs::throttle::event(address, window, now);
         return finish(response, state, event).await;
     }
+    let event = unrecorded_event(&response, state.clock.now());
+    finish(response, state, event).await
+}
+
+/// The one event of a request no unit of work recorded: who sent it (if their token was good),
+/// the route's action (`auth.failed` for a refused token), the status and its error code, and
+/// the case a well-formed id in the path names.
+fn unrecorded_event<B>(response: &ServiceResponse<B>, now: DateTime<Utc>) -> NewEvent {
+    let (request, status) = (response.request(), response.status());
     let actor = request.extensions().get::<Actor>().map(EventActor::from);
     let action = if status == StatusCode::UNAUTHORIZED {
         Action::AuthFailed
     } else {
-        Action::of_route(method.as_str(), pattern.as_deref())
+        Action::of_route(
+            request.method().as_str(),
+            request.match_pattern().as_deref(),
+        )
     };
     let code = response
         .response()
@@ -68,7 +81,6 @@ pub async fn fallback(
         .and_then(|error| error.as_error::<UseCaseError>())
         .map(|error| error.code().to_owned())
         .unwrap_or_else(|| status.as_str().to_owned());
-    // A well-formed case id in the path names the case the request was about.
     let facts = AuditFacts {
         case_ids: request
             .match_info()
@@ -78,26 +90,23 @@ pub async fn fallback(
             .unwrap_or_default(),
         ..AuditFacts::default()
     };
-    let meta = request_meta(&request);
-    let now = state.clock.now();
     let denial = (!status.is_success()).then_some(code.as_str());
-    let event = work::event(
-        Some(&meta),
+    work::event(
+        Some(&request_meta(request)),
         actor.unwrap_or_default(),
         action,
         status.as_u16(),
         facts,
         denial,
         now,
-    );
-    finish(response, state, event).await
+    )
 }
 
 /// Stores the fallback's event; 503 in place of the response if it cannot be stored.
 async fn finish<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
     state: AppState,
-    event: crate::audit::NewEvent,
+    event: NewEvent,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let stored = web::block(move || work::record(&state, event))
         .await

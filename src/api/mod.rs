@@ -12,19 +12,24 @@ pub mod problem;
 pub mod reference;
 pub mod stats;
 
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::audit::Action;
 use crate::auth::Actor;
+use crate::db::DbConn;
 use crate::error::UseCaseError;
 use crate::state::AppState;
 use crate::telemetry::RequestId;
 use crate::usecase::Versioned;
-use crate::work::{Call, RequestMeta};
+use crate::work::{self, Call, RequestMeta, Unit};
 
 /// The version an `If-Match` header names: 428 without it, 412 when it is not a version.
 pub fn if_match(req: &HttpRequest) -> Result<i64, UseCaseError> {
@@ -87,6 +92,107 @@ pub fn call(req: &HttpRequest, actor: Actor) -> Result<Call, UseCaseError> {
         action,
         meta: request_meta(req),
     })
+}
+
+/// What a handler answers.
+pub type Reply = Result<HttpResponse, UseCaseError>;
+
+/// The caller of an operation, the first extractor of its handler: the verified actor and the
+/// request. Its methods run the operation as one unit of work. The request becomes a [`call`] —
+/// marked audited — only then, after every other extractor has succeeded, so a request refused
+/// earlier (a bad body, say) is left to the [`fallback`] and still leaves its one event.
+pub struct Caller {
+    req: HttpRequest,
+    actor: Actor,
+}
+
+impl FromRequest for Caller {
+    type Error = UseCaseError;
+    type Future = LocalBoxFuture<'static, Result<Caller, UseCaseError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let actor = Actor::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let actor = actor.await?;
+            Ok(Caller { req, actor })
+        })
+    }
+}
+
+impl Caller {
+    /// The request, for what a handler answers beyond the view (the export's stream).
+    pub fn request(&self) -> &HttpRequest {
+        &self.req
+    }
+
+    /// The audited call, for the handlers that shape their own unit (verification, extracts).
+    pub fn call(self) -> Result<Call, UseCaseError> {
+        call(&self.req, self.actor)
+    }
+
+    /// Runs `work` without an audit event and answers 200 with what it returns: only for the
+    /// reference data API.md §10 exempts ([`work::run_unaudited`]).
+    pub async fn unaudited<T, F>(self, work: F) -> Reply
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, UseCaseError> + Send + 'static,
+    {
+        ok(work::run_unaudited(state(&self.req)?, self.actor, work).await?)
+    }
+}
+
+/// Runs `work` for `caller` as one audited unit that may change data ([`work::run`]) and
+/// answers with `respond(view)`; `success` is the status its event records.
+pub async fn run_unit<T, F>(
+    caller: Caller,
+    success: u16,
+    respond: impl FnOnce(T) -> Reply,
+    work: F,
+) -> Reply
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<T, UseCaseError> + Send + 'static,
+{
+    respond(work::run(caller.call()?, success, work).await?)
+}
+
+/// Runs `work` for `caller` as one audited read ([`work::read`]) and answers with
+/// `respond(view)`.
+pub async fn read_unit<T, F>(caller: Caller, respond: impl FnOnce(T) -> Reply, work: F) -> Reply
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Unit<'_>) -> Result<T, UseCaseError> + Send + 'static,
+{
+    respond(work::read(caller.call()?, 200, work).await?)
+}
+
+/// 200 with the view as JSON.
+pub fn ok<V: Serialize>(view: V) -> Reply {
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// 201 with the new thing's view as JSON.
+pub fn created<V: Serialize>(view: V) -> Reply {
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// 200 with the view as JSON and its version as the `ETag`.
+pub fn tagged<V: Versioned + Serialize>(view: V) -> Reply {
+    Ok(versioned(StatusCode::OK, &view))
+}
+
+/// The version an `If-Match` header names, as its check's outcome: the use case reports a
+/// missing (428) or unreadable (412) header inside its unit of work, so it is audited there.
+pub struct IfMatch(pub Result<i64, UseCaseError>);
+
+impl FromRequest for IfMatch {
+    type Error = UseCaseError;
+    type Future = Ready<Result<IfMatch, UseCaseError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(IfMatch(if_match(req))))
+    }
 }
 
 /// Registers every `/api/v1` handler. The same function feeds the running app and the OpenAPI

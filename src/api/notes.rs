@@ -1,12 +1,11 @@
 //! Notes (API.md §9), who can read a case now (§7) and the access-log extract (§10): thin
 //! handlers over [`crate::usecase::notes`] and [`crate::usecase::access`].
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 
-use super::call;
 use super::extract::{ApiJson, CaseId};
+use super::{created, ok, read_unit, run_unit, Caller, Reply};
 use crate::audit::extract::VerifiableExtract;
-use crate::auth::Actor;
 use crate::error::UseCaseError;
 use crate::usecase::access::{self, AccessExplanation, AccessLog};
 use crate::usecase::notes::{self, NewNote, NoteView};
@@ -21,18 +20,12 @@ use crate::work;
     responses((status = 201, description = "The note", body = NoteView))
 )]
 #[post("/cases/{id}/notes")]
-pub async fn create(
-    req: HttpRequest,
-    actor: Actor,
-    body: ApiJson<NewNote>,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let (id, input) = (id.0, body.into_inner());
-    let view = work::run(call(&req, actor)?, 201, move |unit| {
-        notes::create(unit, &id, input)
+pub async fn create(caller: Caller, body: ApiJson<NewNote>, id: CaseId) -> Reply {
+    let input = body.into_inner();
+    run_unit(caller, 201, created, move |unit| {
+        notes::create(unit, &id.0, input)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(view))
+    .await
 }
 
 /// The notes the caller may read (API.md §7), newest first.
@@ -42,14 +35,8 @@ pub async fn create(
     responses((status = 200, description = "The notes the caller may read", body = Items<NoteView>))
 )]
 #[get("/cases/{id}/notes")]
-pub async fn list(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let items = work::read(call(&req, actor)?, 200, move |unit| notes::list(unit, &id)).await?;
-    Ok(HttpResponse::Ok().json(items))
+pub async fn list(caller: Caller, id: CaseId) -> Reply {
+    read_unit(caller, ok, move |unit| notes::list(unit, &id.0)).await
 }
 
 /// Who can read the case now, and on what basis — asked of the same policy set.
@@ -59,17 +46,8 @@ pub async fn list(
     responses((status = 200, description = "The agencies that can read the case now", body = AccessExplanation))
 )]
 #[get("/cases/{id}/access")]
-pub async fn access_explained(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let body = work::read(call(&req, actor)?, 200, move |unit| {
-        access::explain(unit, &id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(body))
+pub async fn access_explained(caller: Caller, id: CaseId) -> Reply {
+    read_unit(caller, ok, move |unit| access::explain(unit, &id.0)).await
 }
 
 /// The extract's form.
@@ -97,22 +75,15 @@ enum AccessLogBody {
     responses((status = 200, description = "Every access to the case, oldest first: the plain extract, or with `format=verifiable` the verifiable one", body = AccessLogBody))
 )]
 #[get("/cases/{id}/access-log")]
-pub async fn access_log(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-    query: web::Query<AccessLogQuery>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn access_log(caller: Caller, id: CaseId, query: web::Query<AccessLogQuery>) -> Reply {
     let id = id.0;
     match query.into_inner().format.as_deref() {
         None | Some("") | Some("plain") => {
-            let body =
-                work::read(call(&req, actor)?, 200, move |unit| access::log(unit, &id)).await?;
-            Ok(HttpResponse::Ok().json(body))
+            read_unit(caller, ok, move |unit| access::log(unit, &id)).await
         }
         Some("verifiable") => {
-            let body = work::read_then_own(
-                call(&req, actor)?,
+            let body = work::read_then(
+                caller.call()?,
                 200,
                 move |unit| access::may_read_log(unit, &id),
                 access::verifiable_log,

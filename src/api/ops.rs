@@ -23,33 +23,18 @@ pub async fn healthz() -> HttpResponse {
 /// `stale` keys (past their lifetime, or the last fetch failed) still verify and the service
 /// stays ready; `missing` (never fetched) is 503.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseError> {
-    let now = state.clock.now();
-    let (source, standing) = state.auth.key_standing(now);
-    let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| rfc3339(&at));
-    let keys = json!({
-        "source": source,
-        "status": match standing.freshness {
-            Freshness::Current => "current",
-            Freshness::Stale => "stale",
-            Freshness::Missing => "missing",
-        },
-        "count": standing.keys,
-        "fetched_at": time(standing.fetched_at),
-        "fresh_until": time(standing.fresh_until),
-        "last_error": standing.last_error,
-    });
+    let (keys, missing) = key_standing(&state);
     let state = state.get_ref().clone();
     let instances = state.rate_limits.instances();
-    let database = web::block(move || {
+    web::block(move || {
         let mut conn = state.pool.get_timeout(Duration::from_secs(2))?;
         diesel::sql_query("SELECT 1").execute(&mut *conn)?;
         Ok::<_, UseCaseError>(())
     })
     .await
     .map_err(UseCaseError::from)
-    .and_then(|r| r);
-    database?;
-    if standing.freshness == Freshness::Missing {
+    .and_then(|r| r)?;
+    if missing {
         return Ok(HttpResponse::ServiceUnavailable()
             .content_type("application/problem+json")
             .json(json!({
@@ -65,6 +50,25 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, UseCaseE
         "status": "ready", "database": "ok", "policies": "loaded",
         "instances": instances, "keys": keys,
     })))
+}
+
+/// Readiness's `keys`, and whether they are missing.
+fn key_standing(state: &AppState) -> (serde_json::Value, bool) {
+    let (source, standing) = state.auth.key_standing(state.clock.now());
+    let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| rfc3339(&at));
+    let keys = json!({
+        "source": source,
+        "status": match standing.freshness {
+            Freshness::Current => "current",
+            Freshness::Stale => "stale",
+            Freshness::Missing => "missing",
+        },
+        "count": standing.keys,
+        "fetched_at": time(standing.fetched_at),
+        "fresh_until": time(standing.fresh_until),
+        "last_error": standing.last_error,
+    });
+    (keys, standing.freshness == Freshness::Missing)
 }
 
 /// Prometheus text exposition.

@@ -1,17 +1,13 @@
 //! The joint implementation plan (API.md §8): thin handlers over [`crate::usecase::plans`].
 //! Every write takes the plan's ETag in `If-Match`.
 
-use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, put, web};
 
 use super::extract::{path_id, ApiJson, CaseId};
-use super::{call, if_match, versioned};
-use crate::auth::Actor;
-use crate::error::UseCaseError;
+use super::{ok, read_unit, run_unit, tagged, Caller, IfMatch, Reply};
 use crate::usecase::plans::{
     self, FollowUpInput, MeasurePatch, PlanInput, PlanVersionSummary, PlanView,
 };
-use crate::work;
 
 /// The case's plan (category `plan`), with its ETag.
 #[utoipa::path(
@@ -20,14 +16,8 @@ use crate::work;
     responses((status = 200, description = "The current plan (version 0, draft, before the first write)", body = PlanView))
 )]
 #[get("/cases/{id}/plan")]
-pub async fn read(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let plan = work::read(call(&req, actor)?, 200, move |unit| plans::read(unit, &id)).await?;
-    Ok(versioned(StatusCode::OK, &plan))
+pub async fn read(caller: Caller, id: CaseId) -> Reply {
+    read_unit(caller, tagged, move |unit| plans::read(unit, &id.0)).await
 }
 
 /// Replaces the goals and measures (owner `social_secretary`, `If-Match`): a new draft version.
@@ -39,18 +29,16 @@ pub async fn read(
 )]
 #[put("/cases/{id}/plan")]
 pub async fn replace(
-    req: HttpRequest,
-    actor: Actor,
+    caller: Caller,
     body: ApiJson<PlanInput>,
     id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let (expected, input) = (if_match(&req), body.into_inner());
-    let plan = work::run(call(&req, actor)?, 200, move |unit| {
-        plans::replace(unit, &id, expected, input)
+    expected: IfMatch,
+) -> Reply {
+    let input = body.into_inner();
+    run_unit(caller, 200, tagged, move |unit| {
+        plans::replace(unit, &id.0, expected.0, input)
     })
-    .await?;
-    Ok(versioned(StatusCode::OK, &plan))
+    .await
 }
 
 /// Agrees the plan (owner, `If-Match`); needs an active consent.
@@ -60,17 +48,11 @@ pub async fn replace(
     responses((status = 200, description = "The agreed plan, with its new ETag", body = PlanView))
 )]
 #[post("/cases/{id}/plan/agree")]
-pub async fn agree(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let (id, expected) = (id.0, if_match(&req));
-    let plan = work::run(call(&req, actor)?, 200, move |unit| {
-        plans::agree(unit, &id, expected)
+pub async fn agree(caller: Caller, id: CaseId, expected: IfMatch) -> Reply {
+    run_unit(caller, 200, tagged, move |unit| {
+        plans::agree(unit, &id.0, expected.0)
     })
-    .await?;
-    Ok(versioned(StatusCode::OK, &plan))
+    .await
 }
 
 /// Reports on one measure: the owner, or the measure's own agency under a consent covering
@@ -87,19 +69,18 @@ pub async fn agree(
 )]
 #[patch("/cases/{id}/plan/measures/{measure_id}")]
 pub async fn update_measure(
-    req: HttpRequest,
-    actor: Actor,
+    caller: Caller,
     path: web::Path<(String, String)>,
     body: ApiJson<MeasurePatch>,
-) -> Result<HttpResponse, UseCaseError> {
+    expected: IfMatch,
+) -> Reply {
     let (id, measure_id) = path.into_inner();
     let (id, measure_id) = (path_id(&id, "case")?, path_id(&measure_id, "measure")?);
-    let (expected, input) = (if_match(&req), body.into_inner());
-    let plan = work::run(call(&req, actor)?, 200, move |unit| {
-        plans::update_measure(unit, &id, &measure_id, expected, input)
+    let input = body.into_inner();
+    run_unit(caller, 200, tagged, move |unit| {
+        plans::update_measure(unit, &id, &measure_id, expected.0, input)
     })
-    .await?;
-    Ok(versioned(StatusCode::OK, &plan))
+    .await
 }
 
 /// Records a follow-up meeting (owner, `If-Match`).
@@ -111,18 +92,16 @@ pub async fn update_measure(
 )]
 #[post("/cases/{id}/plan/follow-ups")]
 pub async fn follow_up(
-    req: HttpRequest,
-    actor: Actor,
+    caller: Caller,
     body: ApiJson<FollowUpInput>,
     id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let (expected, input) = (if_match(&req), body.into_inner());
-    let plan = work::run(call(&req, actor)?, 200, move |unit| {
-        plans::follow_up(unit, &id, expected, input)
+    expected: IfMatch,
+) -> Reply {
+    let input = body.into_inner();
+    run_unit(caller, 200, tagged, move |unit| {
+        plans::follow_up(unit, &id.0, expected.0, input)
     })
-    .await?;
-    Ok(versioned(StatusCode::OK, &plan))
+    .await
 }
 
 /// Every version of the plan, oldest first.
@@ -132,17 +111,8 @@ pub async fn follow_up(
     responses((status = 200, description = "The plan's versions", body = Vec<PlanVersionSummary>))
 )]
 #[get("/cases/{id}/plan/versions")]
-pub async fn list_versions(
-    req: HttpRequest,
-    actor: Actor,
-    id: CaseId,
-) -> Result<HttpResponse, UseCaseError> {
-    let id = id.0;
-    let list = work::read(call(&req, actor)?, 200, move |unit| {
-        plans::versions(unit, &id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(list))
+pub async fn list_versions(caller: Caller, id: CaseId) -> Reply {
+    read_unit(caller, ok, move |unit| plans::versions(unit, &id.0)).await
 }
 
 /// One version of the plan (version 0 is the empty plan every case starts with).
@@ -152,16 +122,11 @@ pub async fn list_versions(
     responses((status = 200, description = "That version of the plan", body = PlanView))
 )]
 #[get("/cases/{id}/plan/versions/{version}")]
-pub async fn read_version(
-    req: HttpRequest,
-    actor: Actor,
-    path: web::Path<(String, i64)>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn read_version(caller: Caller, path: web::Path<(String, i64)>) -> Reply {
     let (id, number) = path.into_inner();
     let id = path_id(&id, "case")?;
-    let plan = work::read(call(&req, actor)?, 200, move |unit| {
+    read_unit(caller, tagged, move |unit| {
         plans::version(unit, &id, number)
     })
-    .await?;
-    Ok(versioned(StatusCode::OK, &plan))
+    .await
 }

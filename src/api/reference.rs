@@ -1,13 +1,10 @@
 //! Reference data (API.md §4): thin handlers over [`crate::usecase::reference`].
 
-use actix_web::{get, post, HttpRequest, HttpResponse};
+use actix_web::{get, post};
 
 use super::extract::ApiJson;
-use super::{call, state};
-use crate::auth::Actor;
-use crate::error::UseCaseError;
+use super::{created, run_unit, Caller, Reply};
 use crate::usecase::reference::{self, AgencyView, AreaView, NewAgency};
-use crate::work;
 
 /// The partnership areas.
 #[utoipa::path(
@@ -15,9 +12,8 @@ use crate::work;
     responses((status = 200, description = "Every area", body = [AreaView]))
 )]
 #[get("/areas")]
-pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
-    let areas = work::run_unaudited(state(&req)?, actor, reference::areas).await?;
-    Ok(HttpResponse::Ok().json(areas))
+pub async fn list_areas(caller: Caller) -> Reply {
+    caller.unaudited(reference::areas).await
 }
 
 /// The agency registry.
@@ -26,9 +22,8 @@ pub async fn list_areas(req: HttpRequest, actor: Actor) -> Result<HttpResponse, 
     responses((status = 200, description = "Every registered agency", body = [AgencyView]))
 )]
 #[get("/agencies")]
-pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
-    let agencies = work::run_unaudited(state(&req)?, actor, reference::agencies).await?;
-    Ok(HttpResponse::Ok().json(agencies))
+pub async fn list_agencies(caller: Caller) -> Reply {
+    caller.unaudited(reference::agencies).await
 }
 
 /// Registers an agency (role `admin`).
@@ -38,15 +33,10 @@ pub async fn list_agencies(req: HttpRequest, actor: Actor) -> Result<HttpRespons
     responses((status = 201, description = "Registered", body = AgencyView))
 )]
 #[post("/agencies")]
-pub async fn create_agency(
-    req: HttpRequest,
-    actor: Actor,
-    body: ApiJson<NewAgency>,
-) -> Result<HttpResponse, UseCaseError> {
+pub async fn create_agency(caller: Caller, body: ApiJson<NewAgency>) -> Reply {
     let input = body.into_inner();
-    let created = work::run(call(&req, actor)?, 201, move |unit| {
+    run_unit(caller, 201, created, move |unit| {
         reference::create_agency(unit, input)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(created))
+    .await
 }

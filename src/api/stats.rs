@@ -1,12 +1,9 @@
 //! Steering-group statistics (API.md §11): a thin handler over [`crate::usecase::stats`].
 
-use actix_web::{get, HttpRequest, HttpResponse};
+use actix_web::get;
 
-use super::call;
-use crate::auth::Actor;
-use crate::error::UseCaseError;
+use super::{ok, read_unit, Caller, Reply};
 use crate::usecase::stats::{self, StatsView};
-use crate::work;
 
 /// Per area statistics (any authenticated role); counts from 1 to 4 are withheld.
 #[utoipa::path(
@@ -14,7 +11,6 @@ use crate::work;
     responses((status = 200, description = "Every area's figures", body = StatsView))
 )]
 #[get("/stats")]
-pub async fn read(req: HttpRequest, actor: Actor) -> Result<HttpResponse, UseCaseError> {
-    let body = work::read(call(&req, actor)?, 200, stats::read).await?;
-    Ok(HttpResponse::Ok().json(body))
+pub async fn read(caller: Caller) -> Reply {
+    read_unit(caller, ok, stats::read).await
 }

@@ -204,7 +204,7 @@ pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), UseCaseError> {
         .map(|_| ())
 }
 
-/// Verifies the chain and its checkpoints on `conn` (a read transaction: a consistent
+/// Verifies the chain and its checkpoints in a read transaction on `conn` (a consistent
 /// snapshot, writers are not held up meanwhile); a second connection, when one is free at
 /// once, verifies half of the log beside it. Run after [`may_verify`]'s event is committed,
 /// so the report includes it.
@@ -212,6 +212,14 @@ pub fn may_verify(unit: &mut Unit<'_>) -> Result<(), UseCaseError> {
 /// A verification that finds the log intact is recorded, signed, for the next incremental one
 /// (on a connection of its own: this one reads a snapshot).
 pub fn verify(
+    conn: &mut DbConn,
+    state: &StateInner,
+    incremental: bool,
+) -> Result<VerificationView, UseCaseError> {
+    crate::db::read_tx(conn, |conn| verify_in(conn, state, incremental))
+}
+
+fn verify_in(
     conn: &mut DbConn,
     state: &StateInner,
     incremental: bool,
@@ -536,9 +544,7 @@ pub async fn newest_verification(state: crate::state::AppState) -> (Option<Verif
                 .pool
                 .get()
                 .map_err(UseCaseError::from)
-                .and_then(|mut conn| {
-                    crate::db::read_tx(&mut conn, |conn| verify(conn, &runner, false))
-                });
+                .and_then(|mut conn| verify(&mut conn, &runner, false));
             match report {
                 Ok(report) => runner.verifications.set(Verified {
                     finished: std::time::Instant::now(),

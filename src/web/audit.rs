@@ -726,7 +726,7 @@ pub async fn extract(req: HttpRequest, session: Session, id: web::Path<String>) 
 pub async fn extract_verifiable(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
     let unit_id = id.clone();
-    let extract = work::read_then_own(
+    let extract = work::read_then(
         call(&req, &session, Action::AccessLogRead)?,
         200,
         move |unit| access::may_read_log(unit, &unit_id),

@@ -322,31 +322,11 @@ where
     result
 }
 
-/// As [`read`], and once its event is committed, `then` on a fresh read transaction (a
-/// consistent snapshot of its own, without a turn: it may scan the whole log). For answers
-/// that must include the request's own event: the verification of the audit log.
+/// As [`read`], and once its event is committed, `then` on a connection of its own, without a
+/// turn (it may scan the whole log), outside any transaction: `then` opens the ones it needs.
+/// For answers that must include the request's own event — the verification of the audit log,
+/// the verifiable extract (which first signs the log's head, a write, then reads against it).
 pub async fn read_then<A, T, F, G>(
-    call: Call,
-    success: u16,
-    work: F,
-    then: G,
-) -> Result<T, UseCaseError>
-where
-    A: Send + 'static,
-    T: Send + 'static,
-    F: FnOnce(&mut Unit<'_>) -> Result<A, UseCaseError> + Send + 'static,
-    G: FnOnce(&mut DbConn, &StateInner, A) -> Result<T, UseCaseError> + Send + 'static,
-{
-    read_then_own(call, success, work, move |conn, state, allowed| {
-        db::read_tx(conn, |conn: &mut DbConn| then(conn, state, allowed))
-    })
-    .await
-}
-
-/// As [`read_then`], but `then` gets the connection outside any transaction and opens its
-/// own: for an answer that first signs the log's head (a write) and then reads against it —
-/// the verifiable extract.
-pub async fn read_then_own<A, T, F, G>(
     call: Call,
     success: u16,
     work: F,

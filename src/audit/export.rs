@@ -71,12 +71,12 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn csv_fields(e: &AuditEvent) -> Vec<String> {
-    let at = rfc3339_naive(&e.at);
+fn csv_fields(stored: &AuditEvent) -> Vec<String> {
+    let e = &stored.event;
     vec![
-        e.seq.to_string(),
+        stored.seq.to_string(),
         e.id.clone(),
-        at,
+        rfc3339_naive(&e.at),
         json(&e.actor),
         e.action.clone(),
         e.outcome.clone(),
@@ -88,8 +88,8 @@ fn csv_fields(e: &AuditEvent) -> Vec<String> {
         e.request_id.clone().unwrap_or_default(),
         e.method.clone().unwrap_or_default(),
         e.path.clone().unwrap_or_default(),
-        hex(&e.prev_hash),
-        hex(&e.hash),
+        hex(&stored.prev_hash),
+        hex(&stored.hash),
     ]
 }
 

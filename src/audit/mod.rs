@@ -250,28 +250,11 @@ impl From<&Actor> for EventActor {
     }
 }
 
-/// An event before it joins the chain (no `seq` or hashes yet).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewEvent {
-    pub id: String,
-    pub at: NaiveDateTime,
-    pub actor: EventActor,
-    pub action: String,
-    pub outcome: String,
-    pub status: i32,
-    pub case_ids: Vec<String>,
-    pub categories: Vec<String>,
-    pub consent_id: Option<String>,
-    pub reason: String,
-    pub request_id: Option<String>,
-    pub method: Option<String>,
-    pub path: Option<String>,
-}
-
-/// An event as stored and as the API shows it.
+/// The fields of one audit event: who did what, to which cases, with what outcome. Before it
+/// joins the chain it has no `seq` or hashes; an `AuditEvent` adds them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct AuditEvent {
-    pub seq: i64,
+#[schema(as = AuditEventFields)]
+pub struct NewEvent {
     pub id: String,
     #[serde(serialize_with = "crate::clock::api_time::serialize")]
     #[schema(value_type = String, format = DateTime)]
@@ -287,6 +270,14 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     pub method: Option<String>,
     pub path: Option<String>,
+}
+
+/// An event as stored and as the API shows it: its place in the chain, its fields, its hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub event: NewEvent,
     #[serde(serialize_with = "as_hex")]
     #[schema(value_type = String)]
     pub prev_hash: Vec<u8>,
@@ -487,26 +478,6 @@ pub fn chain_hash(prev_hash: &[u8], canonical: &[u8]) -> [u8; 32] {
 /// The message a checkpoint signs.
 pub fn checkpoint_message(seq: i64, hash: &[u8], at: &NaiveDateTime) -> String {
     format!("{seq}\n{}\n{}", hex(hash), rfc3339_naive(at))
-}
-
-impl AuditEvent {
-    pub fn as_new(&self) -> NewEvent {
-        NewEvent {
-            id: self.id.clone(),
-            at: self.at,
-            actor: self.actor.clone(),
-            action: self.action.clone(),
-            outcome: self.outcome.clone(),
-            status: self.status,
-            case_ids: self.case_ids.clone(),
-            categories: self.categories.clone(),
-            consent_id: self.consent_id.clone(),
-            reason: self.reason.clone(),
-            request_id: self.request_id.clone(),
-            method: self.method.clone(),
-            path: self.path.clone(),
-        }
-    }
 }
 
 #[cfg(test)]

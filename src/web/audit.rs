@@ -215,8 +215,9 @@ pub async fn log(req: HttpRequest, session: Session, form: web::Query<LogForm>) 
     let (items, next) = page.map_or((Vec::new(), None), |p| (p.items, p.next_cursor));
     let lines = items
         .into_iter()
-        .map(|e| EventLine {
-            seq: e.seq,
+        .map(|stored| (stored.seq, stored.event))
+        .map(|(seq, e)| EventLine {
+            seq,
             at: words::local_time(&crate::clock::rfc3339_naive(&e.at)),
             user: e.actor.name.clone().unwrap_or_else(|| "–".to_owned()),
             sub: e.actor.sub.clone().unwrap_or_default(),

@@ -233,7 +233,11 @@ async fn every_request_leaves_exactly_one_event(backend: Backend) {
         );
         let event = &new[0];
         assert_eq!(
-            (event.action.as_str(), event.outcome.as_str(), event.status),
+            (
+                event.event.action.as_str(),
+                event.event.outcome.as_str(),
+                event.event.status
+            ),
             (action, outcome, i32::from(status))
         );
     }
@@ -320,24 +324,27 @@ async fn events_record_who_what_and_how_without_personal_data(backend: Backend) 
     .await;
     assert_eq!(response.status, 201);
     let event = &new[0];
-    assert_eq!(event.actor.sub.as_deref(), Some("adm-1"));
-    assert_eq!(event.actor.agency.as_deref(), Some("socialtjanst-orebro"));
+    assert_eq!(event.event.actor.sub.as_deref(), Some("adm-1"));
     assert_eq!(
-        event.actor.roles.as_deref(),
+        event.event.actor.agency.as_deref(),
+        Some("socialtjanst-orebro")
+    );
+    assert_eq!(
+        event.event.actor.roles.as_deref(),
         Some(&["admin".to_owned()][..])
     );
     assert_eq!(
-        event.reason, "admin-registers-agencies",
+        event.event.reason, "admin-registers-agencies",
         "the deciding policy's @id"
     );
-    assert_eq!(event.method.as_deref(), Some("POST"));
+    assert_eq!(event.event.method.as_deref(), Some("POST"));
     assert_eq!(
-        event.path.as_deref(),
+        event.event.path.as_deref(),
         Some("/api/v1/agencies"),
         "no query string"
     );
-    assert_eq!(event.request_id, response.header("x-request-id"));
-    assert!(uuid::Uuid::parse_str(&event.id).is_ok());
+    assert_eq!(event.event.request_id, response.header("x-request-id"));
+    assert!(uuid::Uuid::parse_str(&event.event.id).is_ok());
     let text = serde_json::to_string(event).expect("json");
     assert!(!text.contains("200811122381"));
 
@@ -349,9 +356,13 @@ async fn events_record_who_what_and_how_without_personal_data(backend: Backend) 
     )
     .await;
     let failed = &new[0];
-    assert_eq!(failed.action, "auth.failed");
-    assert_eq!(failed.actor, EventActor::default(), "null actor fields");
-    assert_eq!(failed.reason, "unauthenticated");
+    assert_eq!(failed.event.action, "auth.failed");
+    assert_eq!(
+        failed.event.actor,
+        EventActor::default(),
+        "null actor fields"
+    );
+    assert_eq!(failed.event.reason, "unauthenticated");
     assert!(!serde_json::to_string(failed)
         .expect("json")
         .contains("abc.def.ghi"));
@@ -375,11 +386,8 @@ async fn events_chain_and_verify(backend: Backend) {
     }
     for event in &all {
         assert_eq!(
-            audit::chain_hash(
-                &event.prev_hash,
-                &audit::canonical(event.seq, &event.as_new())
-            )
-            .to_vec(),
+            audit::chain_hash(&event.prev_hash, &audit::canonical(event.seq, &event.event))
+                .to_vec(),
             event.hash
         );
     }
@@ -460,11 +468,15 @@ async fn concurrent_reads_share_commits_and_keep_the_chain_gapless(backend: Back
         assert!(
             added
                 .iter()
-                .any(|e| e.case_ids == vec![case_id.clone()] && e.status == i32::from(*status)),
+                .any(|e| e.event.case_ids == vec![case_id.clone()]
+                    && e.event.status == i32::from(*status)),
             "an event for each read of {case_id}"
         );
     }
-    assert_eq!(added.iter().filter(|e| e.outcome == "denied").count(), 16);
+    assert_eq!(
+        added.iter().filter(|e| e.event.outcome == "denied").count(),
+        16
+    );
     assert!(verify(&app).ok());
 }
 
@@ -652,12 +664,12 @@ async fn a_forged_event_is_detected(backend: Backend) {
         .expect("cut");
     let mut prev = all[1].hash.clone();
     let mut forged: Vec<NewEvent> = vec![{
-        let mut e = all[2].as_new();
+        let mut e = all[2].event.clone();
         e.id = uuid::Uuid::now_v7().to_string();
         e.actor.sub = Some("someone-else".to_owned());
         e
     }];
-    forged.extend(all[2..].iter().map(|e| e.as_new()));
+    forged.extend(all[2..].iter().map(|e| e.event.clone()));
     for (offset, event) in forged.iter().enumerate() {
         let seq = 3 + offset as i64;
         let hash = audit::chain_hash(&prev, &audit::canonical(seq, event));
@@ -1194,19 +1206,27 @@ async fn a_batch_of_events_is_stored_as_given(backend: Backend) {
     for ((given, event), (seq, hash)) in batch.iter().zip(stored).zip(&heads) {
         assert_eq!(event.seq, *seq);
         assert_eq!(event.hash, hash.to_vec());
-        assert_eq!(event.id, given.id);
-        assert_eq!(event.at, given.at);
-        assert_eq!(event.actor, given.actor);
+        assert_eq!(event.event.id, given.id);
+        assert_eq!(event.event.at, given.at);
+        assert_eq!(event.event.actor, given.actor);
         assert_eq!(
-            (&event.action, &event.outcome, event.status),
+            (
+                &event.event.action,
+                &event.event.outcome,
+                event.event.status
+            ),
             (&given.action, &given.outcome, given.status)
         );
-        assert_eq!(event.case_ids, given.case_ids);
-        assert_eq!(event.categories, given.categories);
-        assert_eq!(event.consent_id, given.consent_id);
-        assert_eq!(event.reason, given.reason);
+        assert_eq!(event.event.case_ids, given.case_ids);
+        assert_eq!(event.event.categories, given.categories);
+        assert_eq!(event.event.consent_id, given.consent_id);
+        assert_eq!(event.event.reason, given.reason);
         assert_eq!(
-            (&event.request_id, &event.method, &event.path),
+            (
+                &event.event.request_id,
+                &event.event.method,
+                &event.event.path
+            ),
             (&given.request_id, &given.method, &given.path)
         );
     }

@@ -547,11 +547,11 @@ async fn the_access_log_shows_who_saw_the_data(backend: Backend) {
     let read = events
         .iter()
         .rev()
-        .find(|e| e.action == "case.read" && e.outcome == "allowed")
+        .find(|e| e.event.action == "case.read" && e.event.outcome == "allowed")
         .expect("a read");
-    assert_eq!(read.case_ids, std::slice::from_ref(&case.id));
-    assert_eq!(read.categories, ["identity"]);
-    assert_eq!(read.consent_id.as_deref(), consent["id"].as_str());
+    assert_eq!(read.event.case_ids, std::slice::from_ref(&case.id));
+    assert_eq!(read.event.categories, ["identity"]);
+    assert_eq!(read.event.consent_id.as_deref(), consent["id"].as_str());
 }
 
 on_both_backends!(

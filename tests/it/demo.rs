@@ -59,8 +59,8 @@ async fn the_demo_fills_an_empty_register_once(backend: Backend) {
     // Three weeks of real events: reads, refusals, plans, notes; in order, and chained.
     let log = events(&app);
     let first = log.first().expect("events");
-    assert!(now.naive_utc() - first.at >= chrono::Duration::days(20));
-    assert!(log.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(now.naive_utc() - first.event.at >= chrono::Duration::days(20));
+    assert!(log.windows(2).all(|w| w[0].event.at <= w[1].event.at));
     for action in [
         "case.create",
         "consent.create",
@@ -68,11 +68,11 @@ async fn the_demo_fills_an_empty_register_once(backend: Backend) {
         "plan.agree",
         "note.create",
     ] {
-        assert!(log.iter().any(|e| e.action == action), "{action}");
+        assert!(log.iter().any(|e| e.event.action == action), "{action}");
     }
     assert!(log
         .iter()
-        .any(|e| e.action == "case.read" && e.outcome == "denied"));
+        .any(|e| e.event.action == "case.read" && e.event.outcome == "denied"));
     let verified = app.get("/api/v1/audit/verify", Some(&auditor(&app))).await;
     assert_eq!(verified.status, 200, "{}", verified.text());
     assert_eq!(verified.json()["ok"], true);

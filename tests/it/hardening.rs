@@ -167,12 +167,12 @@ async fn one_user_over_the_rate_waits_and_others_do_not(backend: Backend) {
     // The refusal is audited like any other: the user, the case, the code.
     let refusal = events(&app)
         .into_iter()
-        .find(|e| e.status == 429)
+        .find(|e| e.event.status == 429)
         .expect("an audit event for the 429");
-    assert_eq!(refusal.actor.sub.as_deref(), Some("ss-rate"));
-    assert_eq!(refusal.case_ids, vec![case.id.clone()]);
-    assert_eq!(refusal.reason, "rate_limited");
-    assert_eq!(refusal.outcome, "denied");
+    assert_eq!(refusal.event.actor.sub.as_deref(), Some("ss-rate"));
+    assert_eq!(refusal.event.case_ids, vec![case.id.clone()]);
+    assert_eq!(refusal.event.reason, "rate_limited");
+    assert_eq!(refusal.event.outcome, "denied");
     std::thread::sleep(Duration::from_secs(wait));
     assert_eq!(
         app.get(&case.path(""), Some(&owner)).await.status,

@@ -289,7 +289,7 @@ async fn every_refusal_is_one_audited_401_saying_why(backend: Backend) {
         let after = events(&app);
         assert_eq!(after.len(), before + 1, "{what}: exactly one event");
         let event = after.last().expect("the event");
-        assert_eq!(event.action, "auth.failed", "{what}");
+        assert_eq!(event.event.action, "auth.failed", "{what}");
         let recorded = serde_json::to_string(event).expect("json");
         let signature = token.rsplit('.').next().unwrap_or_default();
         for shown in [response.text(), recorded] {

@@ -520,7 +520,10 @@ async fn of_sixteen_concurrent_writers_exactly_one_wins(backend: Backend) {
     );
     let events = crate::audit::events(&app);
     assert_eq!(
-        events.iter().filter(|e| e.action == "plan.update").count(),
+        events
+            .iter()
+            .filter(|e| e.event.action == "plan.update")
+            .count(),
         17,
         "every attempt audited"
     );

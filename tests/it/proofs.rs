@@ -182,19 +182,22 @@ async fn proofs_lead_to_the_signed_heads(backend: Backend) {
     let log = events(&app);
     assert_eq!(log.len(), before + 2, "one event each");
     assert_eq!(
-        (log[before].action.as_str(), log[before].outcome.as_str()),
+        (
+            log[before].event.action.as_str(),
+            log[before].event.outcome.as_str()
+        ),
         ("audit.proof.inclusion", "denied")
     );
     assert_eq!(
         (
-            log[before + 1].action.as_str(),
-            log[before + 1].outcome.as_str()
+            log[before + 1].event.action.as_str(),
+            log[before + 1].event.outcome.as_str()
         ),
         ("audit.proof.consistency", "denied")
     );
     assert!(log
         .iter()
-        .any(|e| e.action == "audit.proof.inclusion" && e.outcome == "allowed"));
+        .any(|e| e.event.action == "audit.proof.inclusion" && e.event.outcome == "allowed"));
 }
 
 fn verify_extract(dir: &std::path::Path, extract: &str, key: &str) -> (i32, String) {
@@ -319,10 +322,10 @@ async fn a_verifiable_extract_verifies_offline_and_refuses_a_change(backend: Bac
     let own = log
         .iter()
         .rev()
-        .find(|e| e.action == "access_log.read")
+        .find(|e| e.event.action == "access_log.read")
         .unwrap();
-    assert_eq!(own.outcome, "allowed");
-    assert!(own.case_ids.is_empty());
+    assert_eq!(own.event.outcome, "allowed");
+    assert!(own.event.case_ids.is_empty());
     // Police may not have it; an unknown format is a bad request.
     app.get(
         &case.path("/access-log?format=verifiable"),

@@ -227,17 +227,20 @@ async fn closed_cases_are_erased_after_the_retention_time(backend: Backend) {
     let added = events(&app)[events_before..].to_vec();
     assert_eq!(added.len(), 1, "one event per erased case: {added:?}");
     let event = &added[0];
-    assert_eq!(event.action, "case.erase");
-    assert_eq!(event.outcome, "allowed");
-    assert_eq!(event.case_ids, vec![due.id.clone()]);
-    assert_eq!(event.actor.sub.as_deref(), Some(retention::ACTOR_SUB));
-    assert_eq!(event.actor.agency.as_deref(), Some(OWNER_AGENCY));
+    assert_eq!(event.event.action, "case.erase");
+    assert_eq!(event.event.outcome, "allowed");
+    assert_eq!(event.event.case_ids, vec![due.id.clone()]);
+    assert_eq!(event.event.actor.sub.as_deref(), Some(retention::ACTOR_SUB));
+    assert_eq!(event.event.actor.agency.as_deref(), Some(OWNER_AGENCY));
     assert_eq!(
-        (event.method.as_deref(), event.path.as_deref()),
+        (event.event.method.as_deref(), event.event.path.as_deref()),
         (None, None)
     );
     for category in ["identity", "plan", "social_notes", "police_notes"] {
-        assert!(event.categories.iter().any(|c| c == category), "{event:?}");
+        assert!(
+            event.event.categories.iter().any(|c| c == category),
+            "{event:?}"
+        );
     }
     let youth = &due.body["youth"];
     let printed = format!("{event:?}");
@@ -442,7 +445,7 @@ async fn archive_and_hold_keep_a_case(backend: Backend) {
     assert_eq!((report.erased, report.archived, report.held), (1, 3, 1));
     let mut actions: Vec<String> = events(&app)[before..]
         .iter()
-        .map(|e| e.action.clone())
+        .map(|e| e.event.action.clone())
         .collect();
     actions.sort();
     assert_eq!(

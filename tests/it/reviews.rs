@@ -99,7 +99,7 @@ async fn reviews_are_recorded_and_listed_newest_first(backend: Backend) {
     let log = events(&app);
     let actions: Vec<(&str, &str)> = log
         .iter()
-        .map(|e| (e.action.as_str(), e.outcome.as_str()))
+        .map(|e| (e.event.action.as_str(), e.event.outcome.as_str()))
         .collect();
     assert_eq!(
         actions,
@@ -208,7 +208,7 @@ async fn only_auditors_record_or_read_reviews(backend: Backend) {
     assert_eq!(listed["items"], json!([]), "nothing was recorded");
     let denied = events(&app)
         .iter()
-        .filter(|e| e.outcome == "denied" && e.action.starts_with("audit.review."))
+        .filter(|e| e.event.outcome == "denied" && e.event.action.starts_with("audit.review."))
         .count();
     assert_eq!(denied, 8);
 }

@@ -91,10 +91,10 @@ async fn statistics_withhold_small_counts_and_name_no_case(backend: Backend) {
     assert_eq!(events.len(), before + 1);
     let event = events.last().expect("event");
     assert_eq!(
-        (event.action.as_str(), event.outcome.as_str()),
+        (event.event.action.as_str(), event.event.outcome.as_str()),
         ("stats.read", "allowed")
     );
-    assert!(event.case_ids.is_empty(), "statistics name no case");
+    assert!(event.event.case_ids.is_empty(), "statistics name no case");
     for token in [auditor(&app), app.admin(), school(&app), owner(&app)] {
         assert_eq!(app.get("/api/v1/stats", Some(&token)).await.status, 200);
     }

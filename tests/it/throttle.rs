@@ -30,7 +30,10 @@ async fn from(app: &TestApp, peer: &str, forwarded: Option<&str>, token: &str) -
 }
 
 fn count(app: &TestApp, action: &str) -> usize {
-    events(app).iter().filter(|e| e.action == action).count()
+    events(app)
+        .iter()
+        .filter(|e| e.event.action == action)
+        .count()
 }
 
 async fn a_flood_of_bad_tokens_is_counted_not_logged(backend: Backend) {
@@ -77,25 +80,25 @@ async fn a_flood_of_bad_tokens_is_counted_not_logged(backend: Backend) {
         .assert_problem(429, "rate_limited");
     let counted: Vec<_> = events(&app)
         .into_iter()
-        .filter(|e| e.action == "auth.throttled")
+        .filter(|e| e.event.action == "auth.throttled")
         .collect();
     assert_eq!(counted.len(), 1);
-    assert_eq!(counted[0].status, 429);
+    assert_eq!(counted[0].event.status, 429);
     assert!(
-        counted[0].reason.starts_with(&format!(
+        counted[0].event.reason.starts_with(&format!(
             "rate_limited: {throttled} requests with a refused token from 203.0.113.9 since"
         )),
         "{}",
-        counted[0].reason
+        counted[0].event.reason
     );
     // The rest is written by the housekeeping (here: as at shutdown).
     assert_eq!(sig_register::jobs::throttle::flush(app.state(), true), 1);
     let last = events(&app).pop().expect("an event");
-    assert_eq!(last.action, "auth.throttled");
+    assert_eq!(last.event.action, "auth.throttled");
     assert!(
-        last.reason.starts_with("rate_limited: 1 requests"),
+        last.event.reason.starts_with("rate_limited: 1 requests"),
         "{}",
-        last.reason
+        last.event.reason
     );
     assert_eq!(count(&app, "auth.failed"), PER_MINUTE as usize + 1);
     assert!(crate::audit::verify(&app).ok());

@@ -139,14 +139,14 @@ async fn the_case_page_shows_what_the_api_shows(backend: Backend) {
     let page_event = events(&app)
         .into_iter()
         .rev()
-        .find(|e| e.path.as_deref() == Some(&format!("/arenden/{}", case.id)))
+        .find(|e| e.event.path.as_deref() == Some(&format!("/arenden/{}", case.id)))
         .expect("the page's event");
     let api_event = events(&app).into_iter().last().expect("the API's event");
-    assert_eq!(page_event.action, "case.read");
-    assert_eq!(page_event.outcome, "allowed");
-    assert_eq!(page_event.actor.sub.as_deref(), Some("po-per"));
-    assert_eq!(page_event.categories, api_event.categories);
-    assert_eq!(page_event.case_ids, vec![case.id.clone()]);
+    assert_eq!(page_event.event.action, "case.read");
+    assert_eq!(page_event.event.outcome, "allowed");
+    assert_eq!(page_event.event.actor.sub.as_deref(), Some("po-per"));
+    assert_eq!(page_event.event.categories, api_event.event.categories);
+    assert_eq!(page_event.event.case_ids, vec![case.id.clone()]);
 
     // Without a consent for the school: the page is the 403 page, as the API is 403.
     let (school_cookie, _) = login(&app, "sk-sara", "Sara+Skola", SCHOOL_AGENCY, "partner").await;
@@ -164,9 +164,9 @@ async fn the_case_page_shows_what_the_api_shows(backend: Backend) {
     let denied = events(&app)
         .into_iter()
         .rev()
-        .find(|e| e.actor.sub.as_deref() == Some("sk-sara") && e.action == "case.read")
+        .find(|e| e.event.actor.sub.as_deref() == Some("sk-sara") && e.event.action == "case.read")
         .expect("the refused page's event");
-    assert_eq!(denied.outcome, "denied");
+    assert_eq!(denied.event.outcome, "denied");
 }
 
 async fn the_list_shows_the_cases_a_user_may_read_and_searches_by_post(backend: Backend) {
@@ -183,8 +183,8 @@ async fn the_list_shows_the_cases_a_user_may_read_and_searches_by_post(backend: 
     assert!(text.contains(&format!("/arenden/{}", shared.id)));
     assert!(!text.contains(&unshared.id), "no case without consent");
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "case.list");
-    assert_eq!(event.case_ids, vec![shared.id.clone()]);
+    assert_eq!(event.event.action, "case.list");
+    assert_eq!(event.event.case_ids, vec![shared.id.clone()]);
 
     // The personal-number search is a POST: the number is in no URL, and it finds the case.
     let (owner_cookie, owner_token) =
@@ -204,10 +204,10 @@ async fn the_list_shows_the_cases_a_user_may_read_and_searches_by_post(backend: 
     assert!(text.contains(&format!("/arenden/{}", shared.id)));
     assert!(!text.contains(&format!("/arenden/{}", unshared.id)));
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.path.as_deref(), Some("/arenden/sok"));
+    assert_eq!(event.event.path.as_deref(), Some("/arenden/sok"));
     assert!(events(&app)
         .iter()
-        .all(|e| !e.path.as_deref().unwrap_or("").contains(number)));
+        .all(|e| !e.event.path.as_deref().unwrap_or("").contains(number)));
     let _ = token;
 }
 
@@ -221,8 +221,8 @@ async fn posts_without_the_form_token_change_nothing(backend: Backend) {
         let forged = post_form(&app, "/logga-ut", &cookie, body).await;
         assert_eq!(forged.status, 403, "{}", forged.text());
         let event = events(&app).into_iter().last().expect("an event");
-        assert_eq!(event.action, "session.logout");
-        assert_eq!(event.outcome, "denied");
+        assert_eq!(event.event.action, "session.logout");
+        assert_eq!(event.event.outcome, "denied");
         assert_eq!(page(&app, "/arenden", &cookie).await.status, 200);
     }
     // From another origin, even with the token: refused.
@@ -248,7 +248,7 @@ async fn posts_without_the_form_token_change_nothing(backend: Backend) {
     );
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
-        (event.action.as_str(), event.outcome.as_str()),
+        (event.event.action.as_str(), event.event.outcome.as_str()),
         ("session.logout", "allowed")
     );
     let after = page(&app, "/arenden", &cookie).await;
@@ -266,9 +266,9 @@ async fn an_idle_session_expires_and_says_so(backend: Backend) {
     let (cookie, _) = login(&app, "po-per", "Per+Polis", POLICE_AGENCY, "police_officer").await;
     let login_event = events(&app)
         .into_iter()
-        .find(|e| e.action == "session.login")
+        .find(|e| e.event.action == "session.login")
         .expect("session.login");
-    assert_eq!(login_event.actor.sub.as_deref(), Some("po-per"));
+    assert_eq!(login_event.event.actor.sub.as_deref(), Some("po-per"));
     app.clock
         .set(app.clock.now() + chrono::Duration::minutes(app.config.session_idle_minutes + 1));
     let after = page(&app, "/arenden", &cookie).await;
@@ -276,7 +276,7 @@ async fn an_idle_session_expires_and_says_so(backend: Backend) {
     let location = after.header("location").unwrap_or_default();
     assert!(location.contains("utloggad=1"), "{location}");
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "session.expired");
+    assert_eq!(event.event.action, "session.expired");
     let login_page = app.get(&location, None).await;
     assert!(login_page
         .text()
@@ -379,8 +379,11 @@ async fn the_new_case_form_opens_a_case_or_says_what_to_fix(backend: Backend) {
         "what was typed is kept"
     );
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!((event.action.as_str(), event.status), ("case.create", 422));
-    assert_eq!(event.path.as_deref(), Some("/arenden/nytt"));
+    assert_eq!(
+        (event.event.action.as_str(), event.event.status),
+        ("case.create", 422)
+    );
+    assert_eq!(event.event.path.as_deref(), Some("/arenden/nytt"));
     let listed = app.get("/api/v1/cases", Some(&owner(&app))).await.json();
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(0));
 
@@ -397,7 +400,7 @@ async fn the_new_case_form_opens_a_case_or_says_what_to_fix(backend: Backend) {
     assert!(created.text().contains("Elin Exempelsson"));
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
-        (event.action.as_str(), event.outcome.as_str()),
+        (event.event.action.as_str(), event.event.outcome.as_str()),
         ("case.create", "allowed")
     );
     let listed = app.get("/api/v1/cases", Some(&owner(&app))).await.json();
@@ -453,9 +456,9 @@ async fn the_consent_pages_record_and_revoke_through_the_same_units(backend: Bac
         .text()
         .contains(&format!("Vårdnadshavare: {guardian_name}")));
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "consent.list");
-    assert_eq!(event.categories, vec!["identity".to_owned()]);
-    assert_eq!(event.case_ids, vec![case.id.clone()]);
+    assert_eq!(event.event.action, "consent.list");
+    assert_eq!(event.event.categories, vec!["identity".to_owned()]);
+    assert_eq!(event.event.case_ids, vec![case.id.clone()]);
 
     let today = app.clock.now().date_naive();
     let until = today + chrono::Duration::days(300);
@@ -486,7 +489,7 @@ async fn the_consent_pages_record_and_revoke_through_the_same_units(backend: Bac
         .contains("varje vårdnadshavare med vårdnad måste ta ställning"));
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
-        (event.action.as_str(), event.status),
+        (event.event.action.as_str(), event.event.status),
         ("consent.create", 422)
     );
     assert_eq!(
@@ -589,7 +592,7 @@ async fn the_notes_and_access_pages_mirror_the_api(backend: Backend) {
     assert_eq!(written.status, 303, "{}", written.text());
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
-        (event.action.as_str(), event.outcome.as_str()),
+        (event.event.action.as_str(), event.event.outcome.as_str()),
         ("note.create", "allowed")
     );
     let list = page(&app, &notes, &cookie).await;
@@ -597,8 +600,8 @@ async fn the_notes_and_access_pages_mirror_the_api(backend: Backend) {
     assert_page_headers(&list);
     assert!(list.text().contains("Lugnt samtal"));
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "note.list");
-    assert_eq!(event.categories, vec!["police_notes".to_owned()]);
+    assert_eq!(event.event.action, "note.list");
+    assert_eq!(event.event.categories, vec!["police_notes".to_owned()]);
     let api = app
         .get(&case.path("/notes"), Some(&police(&app)))
         .await
@@ -623,7 +626,7 @@ async fn the_notes_and_access_pages_mirror_the_api(backend: Backend) {
     let text = access.text();
     assert!(text.contains("Polisen") && text.contains("Samtycke som gäller till"));
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "access.read");
+    assert_eq!(event.event.action, "access.read");
 }
 
 /// `/` sends each role to its own start (UI.md §4), and a login without `next` goes there.

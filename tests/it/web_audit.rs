@@ -92,7 +92,7 @@ async fn the_console_shows_the_chain_verified(backend: Backend) {
     }
     let last = events(&app).pop().expect("an event");
     assert_eq!(
-        (last.action.as_str(), last.outcome.as_str()),
+        (last.event.action.as_str(), last.event.outcome.as_str()),
         ("audit.verify", "allowed")
     );
     // Nobody else opens it.
@@ -131,10 +131,10 @@ async fn the_log_page_filters_pages_and_exports_the_same_events(backend: Backend
     let html = shown.text().replace("&#38;", "&amp;");
     assert_no_name(&html, &names, path);
     let search = events(&app).pop().expect("event");
-    assert_eq!(search.action, "audit.search");
+    assert_eq!(search.event.action, "audit.search");
     let expected: Vec<i64> = events(&app)
         .iter()
-        .filter(|e| e.action == "case.read" && e.actor.sub.as_deref() == Some("po-per"))
+        .filter(|e| e.event.action == "case.read" && e.event.actor.sub.as_deref() == Some("po-per"))
         .map(|e| e.seq)
         .collect();
     assert_eq!(expected.len(), 3, "two reads and the refusal");
@@ -184,7 +184,10 @@ async fn the_log_page_filters_pages_and_exports_the_same_events(backend: Backend
                 .collect(),
         };
         assert_eq!(seqs, expected, "{format}");
-        assert_eq!(events(&app).pop().expect("event").action, "audit.export");
+        assert_eq!(
+            events(&app).pop().expect("event").event.action,
+            "audit.export"
+        );
     }
     // Paging: one row a page is not offered, but the cursor walks on with the same filters.
     let next = page(
@@ -202,7 +205,10 @@ async fn the_log_page_filters_pages_and_exports_the_same_events(backend: Backend
     assert!(bad.text().contains("ÅÅÅÅ-MM-DD"));
     let refused = events(&app).pop().expect("event");
     assert_eq!(
-        (refused.action.as_str(), refused.outcome.as_str()),
+        (
+            refused.event.action.as_str(),
+            refused.event.outcome.as_str()
+        ),
         ("audit.search", "denied")
     );
 }
@@ -226,7 +232,10 @@ async fn anomalies_link_each_user_to_the_log(backend: Backend) {
         )),
         "{denied}"
     );
-    assert_eq!(events(&app).pop().expect("event").action, "audit.anomalies");
+    assert_eq!(
+        events(&app).pop().expect("event").event.action,
+        "audit.anomalies"
+    );
     let earlier = page(
         &app,
         "/granskning/avvikelser?fran=2020-01-01&till=2020-01-31",
@@ -259,7 +268,7 @@ async fn reviews_are_recorded_from_the_page_with_the_sample(backend: Backend) {
     // Three people used the register: 10 % rounded up is one, proposed and checked.
     assert_eq!(html.matches("name=\"urval\"").count(), 1, "{html}");
     assert_eq!(
-        events(&app).pop().expect("event").action,
+        events(&app).pop().expect("event").event.action,
         "audit.review.list"
     );
     let day = today(&app);
@@ -282,7 +291,10 @@ async fn reviews_are_recorded_from_the_page_with_the_sample(backend: Backend) {
     );
     let refused = events(&app).into_iter().rev().nth(1).expect("event");
     assert_eq!(
-        (refused.action.as_str(), refused.outcome.as_str()),
+        (
+            refused.event.action.as_str(),
+            refused.event.outcome.as_str()
+        ),
         ("audit.review.create", "denied")
     );
     let saved = post_form(
@@ -343,17 +355,17 @@ async fn the_extract_names_the_youth_for_the_owner_only(backend: Backend) {
         "the printed page's header"
     );
     let event = events(&app).pop().expect("event");
-    assert_eq!(event.action, "access_log.read");
+    assert_eq!(event.event.action, "access_log.read");
     assert!(
-        event.case_ids.is_empty(),
+        event.event.case_ids.is_empty(),
         "the auditor's extract discloses no case data"
     );
     let (owner_cookie, _) = login(&app, "ss-anna", "Anna", OWNER_AGENCY, "social_secretary").await;
     let own = page(&app, &path, &owner_cookie).await.text();
     assert!(own.contains(&format!("{} {}", names[0], names[1])), "{own}");
     let event = events(&app).pop().expect("event");
-    assert_eq!(event.case_ids, std::slice::from_ref(&case.id));
-    assert_eq!(event.categories, ["identity"]);
+    assert_eq!(event.event.case_ids, std::slice::from_ref(&case.id));
+    assert_eq!(event.event.categories, ["identity"]);
     let (police_cookie, _) = login(&app, "po-per", "Per", POLICE_AGENCY, "police_officer").await;
     assert_eq!(page(&app, &path, &police_cookie).await.status, 403);
 
@@ -373,8 +385,8 @@ async fn the_extract_names_the_youth_for_the_owner_only(backend: Backend) {
     assert!(verified.events.len() >= 3);
     assert_no_name(&file.text(), &names, "the verifiable extract");
     let event = events(&app).pop().expect("event");
-    assert_eq!(event.action, "access_log.read");
-    assert!(event.case_ids.is_empty());
+    assert_eq!(event.event.action, "access_log.read");
+    assert!(event.event.case_ids.is_empty());
     assert_eq!(
         page(&app, &format!("{path}/verifierbart"), &police_cookie)
             .await
@@ -424,7 +436,7 @@ async fn admins_register_agencies_on_the_page(backend: Backend) {
     assert_eq!(made.status, 303, "{}", made.text());
     let event = events(&app).pop().expect("event");
     assert_eq!(
-        (event.action.as_str(), event.status),
+        (event.event.action.as_str(), event.event.status),
         ("agency.create", 201)
     );
     let listed = page(

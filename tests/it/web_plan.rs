@@ -68,7 +68,7 @@ async fn the_owner_drafts_agrees_and_follows_up_on_the_pages(backend: Backend) {
     assert!(empty.text().contains("Redigera plan"));
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
-        (event.action.as_str(), event.categories.clone()),
+        (event.event.action.as_str(), event.event.categories.clone()),
         ("plan.read", vec!["plan".to_owned()])
     );
 
@@ -119,7 +119,10 @@ async fn the_owner_drafts_agrees_and_follows_up_on_the_pages(backend: Backend) {
     assert!(text.contains("Ange klar senast som ett datum (ÅÅÅÅ-MM-DD)."));
     assert!(text.contains("Samtal med polisen") && text.contains("i morgon"));
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!((event.action.as_str(), event.status), ("plan.update", 422));
+    assert_eq!(
+        (event.event.action.as_str(), event.event.status),
+        ("plan.update", 422)
+    );
     assert_eq!(plan_of(&app, &case).await["version"], 0);
 
     let measures = [
@@ -217,7 +220,7 @@ async fn the_owner_drafts_agrees_and_follows_up_on_the_pages(backend: Backend) {
     assert_eq!(versions.status, 200);
     assert!(versions.text().contains("Version 3") && versions.text().contains("Version 1"));
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "plan.versions.read");
+    assert_eq!(event.event.action, "plan.versions.read");
     let second = page(&app, &format!("{base}/versioner/2"), &cookie).await;
     assert_eq!(second.status, 200, "{}", second.text());
     let text = second.text();
@@ -280,7 +283,7 @@ async fn police_report_on_their_own_measures_only(backend: Backend) {
     assert_eq!(forged.status, 403);
     let event = events(&app).into_iter().last().expect("an event");
     assert_eq!(
-        (event.action.as_str(), event.outcome.as_str()),
+        (event.event.action.as_str(), event.event.outcome.as_str()),
         ("plan.measure.update", "denied")
     );
     assert_eq!(
@@ -410,7 +413,10 @@ async fn a_save_after_someone_elses_keeps_what_was_typed(backend: Backend) {
     assert_eq!(conflict.status, 412, "{}", conflict.text());
     assert_eq!(events(&app).len(), before + 1, "one event for the request");
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!((event.action.as_str(), event.status), ("plan.update", 412));
+    assert_eq!(
+        (event.event.action.as_str(), event.event.status),
+        ("plan.update", 412)
+    );
     let text = conflict.text();
     assert!(text.contains("Planen har ändrats sedan du öppnade den"));
     assert!(text.contains("Ett mål som inte får försvinna"));
@@ -462,7 +468,7 @@ async fn a_save_after_someone_elses_keeps_what_was_typed(backend: Backend) {
         "the status did not change in version 3"
     );
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "plan.versions.read");
+    assert_eq!(event.event.action, "plan.versions.read");
 }
 
 /// Every plan page appends exactly one audit event, with the action of the API operation it
@@ -489,8 +495,12 @@ async fn each_plan_page_writes_one_event_with_its_operations_action(backend: Bac
         assert_eq!(shown.status, 200, "{path}: {}", shown.text());
         let after = events(&app);
         assert_eq!(after.len(), before + 1, "{path}");
-        assert_eq!(after[before].action, action, "{path}");
-        assert_eq!(after[before].categories, vec!["plan".to_owned()], "{path}");
+        assert_eq!(after[before].event.action, action, "{path}");
+        assert_eq!(
+            after[before].event.categories,
+            vec!["plan".to_owned()],
+            "{path}"
+        );
     }
     let today = today(&app);
     let writes = [
@@ -533,8 +543,8 @@ async fn each_plan_page_writes_one_event_with_its_operations_action(backend: Bac
         assert_eq!(after.len(), before + 1, "{path}");
         assert_eq!(
             (
-                after[before].action.as_str(),
-                after[before].outcome.as_str()
+                after[before].event.action.as_str(),
+                after[before].event.outcome.as_str()
             ),
             (action, "allowed"),
             "{path}"

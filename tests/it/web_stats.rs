@@ -44,7 +44,7 @@ async fn no_count_from_one_to_four_is_on_the_statistics_page(backend: Backend) {
     assert_eq!(shown.status, 200, "{}", shown.text());
     assert_page_headers(&shown);
     let event = events(&app).into_iter().last().expect("an event");
-    assert_eq!(event.action, "stats.read");
+    assert_eq!(event.event.action, "stats.read");
     let html = shown.text();
     let main = &html[html.find("<main").expect("main")..html.find("</main>").expect("/main")];
     assert!(

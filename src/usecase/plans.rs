@@ -324,34 +324,25 @@ pub fn read(unit: &mut Unit<'_>, id: &str) -> Result<PlanView, UseCaseError> {
     Ok(view(current(unit, id)?))
 }
 
-/// Replaces the goals and measures of case `id`'s plan (owner `social_secretary`): a new draft
-/// version, unless nothing changed.
-pub fn replace(
-    unit: &mut Unit<'_>,
-    id: &str,
-    expected: Result<i64, UseCaseError>,
-    input: PlanInput,
-) -> Result<PlanView, UseCaseError> {
-    replace_with(unit, id, expected, input, Vec::new())
+/// A write's input, with what a form found wrong in it before the rules ran (a date that is no
+/// date): reported together with the rules' errors. From the API: nothing found.
+pub struct Checked<T> {
+    pub input: T,
+    pub found: Vec<FieldError>,
 }
 
-/// As [`replace`], for a form: `typed` are what the form itself found wrong (a date that is
-/// no date), reported with the rules' errors; after a 412, `newer` holds the plan saved in
-/// between (the writer may read it: the policy let them write it).
-pub fn replace_from_form(
-    unit: &mut Unit<'_>,
-    id: &str,
-    expected: Result<i64, UseCaseError>,
-    input: PlanInput,
-    typed: Vec<FieldError>,
-    newer: &mut Option<PlanView>,
-) -> Result<PlanView, UseCaseError> {
-    let result = replace_with(unit, id, expected, input, typed);
-    newer_after(unit, id, result, newer)
+impl<T> From<T> for Checked<T> {
+    fn from(input: T) -> Self {
+        Checked {
+            input,
+            found: Vec::new(),
+        }
+    }
 }
 
-/// After a refused write (412), the current plan into `newer`.
-fn newer_after(
+/// After a write refused with 412, the plan saved in between into `newer` (the writer may read
+/// it: the policy let them write it), for a form to show beside what was typed.
+pub fn newer_after(
     unit: &mut Unit<'_>,
     id: &str,
     result: Result<PlanView, UseCaseError>,
@@ -363,15 +354,17 @@ fn newer_after(
     result
 }
 
-fn replace_with(
+/// Replaces the goals and measures of case `id`'s plan (owner `social_secretary`): a new draft
+/// version, unless nothing changed.
+pub fn replace(
     unit: &mut Unit<'_>,
     id: &str,
     expected: Result<i64, UseCaseError>,
-    input: PlanInput,
-    typed: Vec<FieldError>,
+    input: impl Into<Checked<PlanInput>>,
 ) -> Result<PlanView, UseCaseError> {
+    let Checked { input, found } = input.into();
     let (_, mut plan) = writable_plan(unit, id, expected, Action::PlanUpdate)?;
-    let mut errors = typed;
+    let mut errors = found;
     if input.goals.len() > MAX_GOALS {
         errors.push(FieldError::new(
             "goals",
@@ -516,26 +509,21 @@ fn progress_note_rule(errors: &mut Vec<FieldError>, field: String, note: Option<
     }
 }
 
+/// Whether two measures say the same: every field but `updated_at` (when that last changed).
 fn same_measure(a: &Measure, b: &Measure) -> bool {
-    (
-        a.id.as_str(),
-        a.agency.as_str(),
-        a.responsible_name.as_str(),
-        a.description.as_str(),
-        a.starts_on,
-        a.due_on,
-        a.status.as_str(),
-        &a.progress_note,
-    ) == (
-        b.id.as_str(),
-        b.agency.as_str(),
-        b.responsible_name.as_str(),
-        b.description.as_str(),
-        b.starts_on,
-        b.due_on,
-        b.status.as_str(),
-        &b.progress_note,
-    )
+    let said = |m: &Measure| {
+        (
+            m.id.clone(),
+            m.agency.clone(),
+            m.responsible_name.clone(),
+            m.description.clone(),
+            m.starts_on,
+            m.due_on,
+            m.status.clone(),
+            m.progress_note.clone(),
+        )
+    };
+    said(a) == said(b)
 }
 
 /// Agrees case `id`'s plan (owner); needs an active consent.
@@ -625,19 +613,6 @@ pub fn update_measure(
     save(unit, plan)
 }
 
-/// As [`update_measure`], for a form: after a 412, `newer` holds the plan saved in between.
-pub fn update_measure_from_form(
-    unit: &mut Unit<'_>,
-    id: &str,
-    measure_id: &str,
-    expected: Result<i64, UseCaseError>,
-    input: MeasurePatch,
-    newer: &mut Option<PlanView>,
-) -> Result<PlanView, UseCaseError> {
-    let result = update_measure(unit, id, measure_id, expected, input);
-    newer_after(unit, id, result, newer)
-}
-
 /// What the caller may do with a plan now, as the policy set decides (the plan page's buttons).
 #[derive(Debug, Default, Clone)]
 pub struct PlanActions {
@@ -722,20 +697,12 @@ pub fn follow_up(
     unit: &mut Unit<'_>,
     id: &str,
     expected: Result<i64, UseCaseError>,
-    input: FollowUpInput,
+    input: impl Into<Checked<FollowUpInput>>,
 ) -> Result<PlanView, UseCaseError> {
-    follow_up_from_form(unit, id, expected, input, Vec::new())
-}
-
-/// As [`follow_up`], for a form: `typed` are what the form itself found wrong (a date that is
-/// no date), reported with the rules' errors.
-pub fn follow_up_from_form(
-    unit: &mut Unit<'_>,
-    id: &str,
-    expected: Result<i64, UseCaseError>,
-    input: FollowUpInput,
-    typed: Vec<FieldError>,
-) -> Result<PlanView, UseCaseError> {
+    let Checked {
+        input,
+        found: typed,
+    } = input.into();
     let (_, mut plan) = writable_plan(unit, id, expected, Action::PlanFollowUpCreate)?;
     let typed_held_on = typed.iter().any(|e| e.field == "held_on");
     let mut errors = typed;

@@ -4,11 +4,10 @@
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use askama::Template;
 
-use super::pages::{case_id, field, own_form};
-use super::session::Session;
+use super::pages::{expected_version, field, CaseForm};
 use super::{call, html, Layout, PageError};
 use crate::audit::Action;
 use crate::error::UseCaseError;
@@ -25,20 +24,12 @@ struct ClosePage {
 }
 
 /// `POST /arenden/{id}/status`: `status` is `active` or `closed` (then with `closure_reason`).
-pub async fn change(
-    req: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, PageError> {
-    let id = case_id(&id)?;
-    let fields = own_form(&req, &session, &body, Action::CaseUpdate).await?;
+pub async fn change(form: CaseForm) -> Result<HttpResponse, PageError> {
+    let (req, session, id, fields) = form.open(Action::CaseUpdate).await?;
     let status = field(&fields, "status").to_owned();
     let reason = field(&fields, "closure_reason").trim().to_owned();
     let version = field(&fields, "version").to_owned();
-    let expected = version
-        .parse::<i64>()
-        .map_err(|_| UseCaseError::PreconditionRequired);
+    let expected = expected_version(&fields);
     let input = CasePatch {
         status: Some(status.clone()),
         closure_reason: Some(reason.clone()).filter(|r| !r.is_empty()),

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
-use super::pages::{agency_name, case_id, field, own_form};
+use super::pages::{agency_name, case_id, field, CaseForm};
 use super::session::Session;
 use super::words::date;
 use super::{call, html, see_other, words, Layout, PageError};
@@ -430,14 +430,8 @@ fn error_target(path: &str) -> String {
 
 /// `POST /arenden/{id}/samtycken/nytt`: records the consent (`consent.create`) and shows the
 /// history, or shows the form again with what to fix.
-pub async fn create(
-    req: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Page {
-    let id = case_id(&id)?;
-    let fields = own_form(&req, &session, &body, Action::ConsentCreate).await?;
+pub async fn create(form: CaseForm) -> Page {
+    let (req, session, id, fields) = form.open(Action::ConsentCreate).await?;
     let typed = read_typed(&fields);
     let mut page_errors = Vec::new();
     let valid_from = date(&typed.valid_from);
@@ -632,15 +626,9 @@ pub async fn revoke_form(
 
 /// `POST /arenden/{id}/samtycken/{cid}/aterkalla`: revokes (`consent.revoke`) and says for
 /// which agencies access ended.
-pub async fn revoke(
-    req: HttpRequest,
-    session: Session,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> Page {
-    let (id, consent_id) = path.into_inner();
-    let (id, consent_id) = (case_id(&id)?, case_id(&consent_id)?);
-    let fields = own_form(&req, &session, &body, Action::ConsentRevoke).await?;
+pub async fn revoke(form: CaseForm, path: web::Path<(String, String)>) -> Page {
+    let consent_id = case_id(&path.1)?;
+    let (req, session, id, fields) = form.open(Action::ConsentRevoke).await?;
     let chosen = field(&fields, "party").to_owned();
     let reason = field(&fields, "reason").to_owned();
     let (party, guardian_id) = match chosen.split_once(':') {

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::pages::{agency_name, case_id, field, own_form};
+use super::pages::{agency_name, case_id, field, CaseForm};
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
 use crate::audit::Action;
@@ -71,14 +71,8 @@ type Page = Result<HttpResponse, PageError>;
 /// `POST /arenden/{id}/anteckningar`: "Spara anteckning" (`note.create`), then the notes; or
 /// the form again with what to fix (without the notes: the failed write is the request's one
 /// audit event, and nothing else is read).
-pub async fn create(
-    req: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Page {
-    let id = case_id(&id)?;
-    let fields = own_form(&req, &session, &body, Action::NoteCreate).await?;
+pub async fn create(form: CaseForm) -> Page {
+    let (req, session, id, fields) = form.open(Action::NoteCreate).await?;
     let text = field(&fields, "text").to_owned();
     let input = NewNote { text: text.clone() };
     let unit_id = id.clone();

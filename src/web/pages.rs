@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
+use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
+use futures_util::future::LocalBoxFuture;
 
 use super::session::Session;
 use super::{call, html, words, Layout, PageError};
@@ -52,6 +54,60 @@ pub(super) async fn own_form(
     } else {
         Err(refuse_forged(req, session, action).await)
     }
+}
+
+/// The fields of a POST body, by name.
+pub(super) type Fields = HashMap<String, Vec<String>>;
+
+/// A form posted on a case's pages, the one extractor of its handler: the session, the case
+/// (the path's `{id}`; any other text is the 404 page) and the body, read in that order.
+pub struct CaseForm {
+    req: HttpRequest,
+    session: Session,
+    id: String,
+    body: web::Bytes,
+}
+
+impl FromRequest for CaseForm {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<CaseForm, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = Session::from_request(req, payload);
+        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let session = session.await?;
+            let body = body.await?;
+            let id = case_id(req.match_info().get("id").unwrap_or_default())?;
+            Ok(CaseForm {
+                req,
+                session,
+                id,
+                body,
+            })
+        })
+    }
+}
+
+/// A posted case form, opened: the request, the session, the case id and the form's fields.
+pub(super) type Opened = (HttpRequest, Session, String, Fields);
+
+impl CaseForm {
+    /// The form, once it is the session's own ([`own_form`]; otherwise the denied event of
+    /// `action` and the 403 page).
+    pub(super) async fn open(self, action: Action) -> Result<Opened, PageError> {
+        let fields = own_form(&self.req, &self.session, &self.body, action).await?;
+        Ok((self.req, self.session, self.id, fields))
+    }
+}
+
+/// The version a form was read at (its hidden `version`), as the `If-Match` of the API: a
+/// form without one is 428, checked in the unit of work like the API's header.
+pub(super) fn expected_version(fields: &Fields) -> Result<i64, UseCaseError> {
+    field(fields, "version")
+        .parse::<i64>()
+        .map_err(|_| UseCaseError::PreconditionRequired)
 }
 
 /// A case id from a page's path; any other text is the 404 page.

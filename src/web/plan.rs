@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
 
-use super::pages::{agency_name, case_id, field, own_form};
+use super::pages::{agency_name, case_id, expected_version, field, CaseForm};
 use super::session::Session;
 use super::words::date;
 use super::{call, html, see_other, words, Layout, PageError};
@@ -145,39 +145,22 @@ pub async fn show(req: HttpRequest, session: Session, id: web::Path<String>) -> 
     Ok(html(StatusCode::OK, &page))
 }
 
-/// The fields of a plan form that is the session's own (else the 403 page, see [`own_form`]),
-/// and the version it was drawn from: none (or garbage) is a write without `If-Match` (428).
-pub(super) async fn own_plan_form(
-    req: &HttpRequest,
-    session: &Session,
-    body: &[u8],
-    action: Action,
-) -> Result<(Fields, Result<i64, UseCaseError>), PageError> {
-    let fields = own_form(req, session, body, action).await?;
-    let expected = field(&fields, "version")
-        .parse::<i64>()
-        .map_err(|_| UseCaseError::PreconditionRequired);
-    Ok((fields, expected))
-}
-
-type Fields = std::collections::HashMap<String, Vec<String>>;
-
-/// Runs a plan write from a form as one audited unit; after a 412 also the plan saved in
-/// between, which the use case read in that same unit (the request's one event).
+/// Runs a plan write from a form on case `id` as one audited unit; after a 412 also the plan
+/// saved in between, read in that same unit (the request's one event).
 pub(super) async fn write_plan<F>(
     call: work::Call,
+    id: String,
     write: F,
 ) -> (Result<PlanView, UseCaseError>, Option<PlanView>)
 where
-    F: FnOnce(&mut work::Unit<'_>, &mut Option<PlanView>) -> Result<PlanView, UseCaseError>
-        + Send
-        + 'static,
+    F: FnOnce(&mut work::Unit<'_>) -> Result<PlanView, UseCaseError> + Send + 'static,
 {
     let newer: Arc<Mutex<Option<PlanView>>> = Arc::default();
     let slot = newer.clone();
     let saved = work::run(call, 200, move |unit| {
         let mut found = None;
-        let result = write(unit, &mut found);
+        let result = write(unit);
+        let result = plans::newer_after(unit, &id, result, &mut found);
         if let Ok(mut slot) = slot.lock() {
             *slot = found;
         }
@@ -189,14 +172,9 @@ where
 }
 
 /// `POST /arenden/{id}/plan/overenskommen`: "Markera som överenskommen" (`plan.agree`).
-pub async fn agree(
-    req: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Page {
-    let id = case_id(&id)?;
-    let (_, expected) = own_plan_form(&req, &session, &body, Action::PlanAgree).await?;
+pub async fn agree(form: CaseForm) -> Page {
+    let (req, session, id, fields) = form.open(Action::PlanAgree).await?;
+    let expected = expected_version(&fields);
     let unit_id = id.clone();
     work::run(call(&req, &session, Action::PlanAgree)?, 200, move |unit| {
         plans::agree(unit, &unit_id, expected)
@@ -224,15 +202,9 @@ fn follow_up_error(field: &str) -> &'static str {
 
 /// `POST /arenden/{id}/plan/uppfoljningar`: "Registrera uppföljning" (`plan.follow_up.create`),
 /// then the plan; or the form again with what to fix.
-pub async fn follow_up(
-    req: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Page {
-    let id = case_id(&id)?;
-    let (fields, expected) =
-        own_plan_form(&req, &session, &body, Action::PlanFollowUpCreate).await?;
+pub async fn follow_up(form: CaseForm) -> Page {
+    let (req, session, id, fields) = form.open(Action::PlanFollowUpCreate).await?;
+    let expected = expected_version(&fields);
     let version = expected.as_ref().copied().unwrap_or_default();
     let typed = FollowUpForm {
         held_on: field(&fields, "held_on").trim().to_owned(),
@@ -258,7 +230,13 @@ pub async fn follow_up(
     let recorded = work::run(
         call(&req, &session, Action::PlanFollowUpCreate)?,
         201,
-        move |unit| plans::follow_up_from_form(unit, &unit_id, expected, input, page_errors),
+        move |unit| {
+            let input = plans::Checked {
+                input,
+                found: page_errors,
+            };
+            plans::follow_up(unit, &unit_id, expected, input)
+        },
     )
     .await;
     let broken = match recorded {
@@ -335,17 +313,10 @@ pub async fn measure(
 /// `POST /arenden/{id}/plan/insatser/{measure_id}`: "Spara" (`plan.measure.update`), then the
 /// plan; or the form again: with what to fix, or — when the plan changed in between — with the
 /// measure as it is now and what the user typed.
-pub async fn update_measure(
-    req: HttpRequest,
-    session: Session,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> Page {
-    let (id, measure_id) = path.into_inner();
-    let id = case_id(&id)?;
-    let measure_id = case_id(&measure_id)?;
-    let (fields, expected) =
-        own_plan_form(&req, &session, &body, Action::PlanMeasureUpdate).await?;
+pub async fn update_measure(form: CaseForm, path: web::Path<(String, String)>) -> Page {
+    let measure_id = case_id(&path.1)?;
+    let (req, session, id, fields) = form.open(Action::PlanMeasureUpdate).await?;
+    let expected = expected_version(&fields);
     let status = field(&fields, "status").to_owned();
     let progress = field(&fields, "progress_note").to_owned();
     let input = MeasurePatch {
@@ -354,8 +325,8 @@ pub async fn update_measure(
     };
     let (unit_id, unit_measure) = (id.clone(), measure_id.clone());
     let call = call(&req, &session, Action::PlanMeasureUpdate)?;
-    let (saved, newer) = write_plan(call, move |unit, newer| {
-        plans::update_measure_from_form(unit, &unit_id, &unit_measure, expected, input, newer)
+    let (saved, newer) = write_plan(call, id.clone(), move |unit| {
+        plans::update_measure(unit, &unit_id, &unit_measure, expected, input)
     })
     .await;
     let lists = super::reference_lists(&req).await?;

@@ -11,8 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDate;
 
-use super::pages::{case_id, field};
-use super::plan::{own_plan_form, shown, write_plan, Shown};
+use super::pages::{case_id, expected_version, field, CaseForm};
+use super::plan::{shown, write_plan, Shown};
 use super::session::Session;
 use super::{call, html, see_other, Layout, PageError};
 use crate::audit::Action;
@@ -413,14 +413,9 @@ async fn render(
 /// `POST /arenden/{id}/plan/redigera`: a row button gives the form back changed (nothing read,
 /// nothing saved); "Spara plan" saves a new version and shows the plan, or gives the form back
 /// with what to fix, or — after someone else's save — with the newer plan beside it.
-pub async fn save(
-    req: HttpRequest,
-    session: Session,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Page {
-    let id = case_id(&id)?;
-    let (fields, expected) = own_plan_form(&req, &session, &body, Action::PlanUpdate).await?;
+pub async fn save(form: CaseForm) -> Page {
+    let (req, session, id, fields) = form.open(Action::PlanUpdate).await?;
+    let expected = expected_version(&fields);
     let version = expected.as_ref().copied().unwrap_or_default();
     let mut rows = Rows::read(&fields);
     let action = field(&fields, "action");
@@ -434,8 +429,9 @@ pub async fn save(
     let (input, typed, goal_rows, measure_rows) = rows.input();
     let unit_id = id.clone();
     let call = call(&req, &session, Action::PlanUpdate)?;
-    let (saved, newer) = write_plan(call, move |unit, newer| {
-        plans::replace_from_form(unit, &unit_id, expected, input, typed, newer)
+    let (saved, newer) = write_plan(call, id.clone(), move |unit| {
+        let found = typed;
+        plans::replace(unit, &unit_id, expected, plans::Checked { input, found })
     })
     .await;
     match saved {

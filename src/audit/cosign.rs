@@ -401,14 +401,10 @@ mod tests {
         log.grow(5);
         let first = log.checkpoint();
         let keys = [log.key()];
-        let answer = add_checkpoint(
-            &mut state,
-            &keys,
-            "w.example/1",
-            &witness,
-            &request_body(0, &[], &first),
-            100,
-        );
+        let add = |state: &mut WitnessState, body: &str, now: u64| {
+            add_checkpoint(state, &keys, "w.example/1", &witness, body, now)
+        };
+        let answer = add(&mut state, &request_body(0, &[], &first), 100);
         let Answer::Cosigned(lines) = answer else {
             panic!("{answer:?}")
         };
@@ -425,27 +421,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(matches!(
-            add_checkpoint(
-                &mut state,
-                &keys,
-                "w.example/1",
-                &witness,
-                &request_body(5, &proof, &second),
-                101
-            ),
+            add(&mut state, &request_body(5, &proof, &second), 101),
             Answer::Cosigned(_)
         ));
         assert_eq!(state.logs["example.se/audit"].size, 11);
         // A stale old size: 409 with the witness's size.
         assert_eq!(
-            add_checkpoint(
-                &mut state,
-                &keys,
-                "w.example/1",
-                &witness,
-                &request_body(5, &proof, &second),
-                102
-            ),
+            add(&mut state, &request_body(5, &proof, &second), 102),
             Answer::Conflict {
                 size: 11,
                 fork: false
@@ -461,14 +443,7 @@ mod tests {
         let proof = merkle::consistency_proof(&mut fork.tree, 11, 13)
             .unwrap()
             .unwrap();
-        let answer = add_checkpoint(
-            &mut state,
-            &keys,
-            "w.example/1",
-            &witness,
-            &request_body(11, &proof, &forked),
-            103,
-        );
+        let answer = add(&mut state, &request_body(11, &proof, &forked), 103);
         assert_eq!(answer, Answer::Inconsistent);
         assert!(answer.is_evidence());
         // The same size with another root.
@@ -479,14 +454,7 @@ mod tests {
         }
         let other = same.checkpoint();
         assert_eq!(
-            add_checkpoint(
-                &mut state,
-                &keys,
-                "w.example/1",
-                &witness,
-                &request_body(11, &[], &other),
-                104
-            ),
+            add(&mut state, &request_body(11, &[], &other), 104),
             Answer::Conflict {
                 size: 11,
                 fork: true
@@ -494,14 +462,7 @@ mod tests {
         );
         // A rollback to the first checkpoint.
         assert_eq!(
-            add_checkpoint(
-                &mut state,
-                &keys,
-                "w.example/1",
-                &witness,
-                &request_body(5, &[], &first),
-                105
-            ),
+            add(&mut state, &request_body(5, &[], &first), 105),
             Answer::Conflict {
                 size: 11,
                 fork: true
@@ -514,11 +475,8 @@ mod tests {
         stranger.pair = pair(2);
         stranger.grow(1);
         assert_eq!(
-            add_checkpoint(
+            add(
                 &mut state,
-                &keys,
-                "w.example/1",
-                &witness,
                 &request_body(11, &[], &stranger.checkpoint()),
                 106
             ),
@@ -530,18 +488,11 @@ mod tests {
             &log.pair,
         );
         assert_eq!(
-            add_checkpoint(
-                &mut state,
-                &keys,
-                "w.example/1",
-                &witness,
-                &request_body(0, &[], &unknown),
-                107
-            ),
+            add(&mut state, &request_body(0, &[], &unknown), 107),
             Answer::UnknownLog
         );
         assert!(matches!(
-            add_checkpoint(&mut state, &keys, "w.example/1", &witness, "old x\n\n", 108),
+            add(&mut state, "old x\n\n", 108),
             Answer::BadRequest(_)
         ));
     }

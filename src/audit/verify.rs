@@ -99,16 +99,13 @@ pub fn verify_split(
     parallel_from: i64,
 ) -> QueryResult<Verification> {
     let Signed {
+        head_seq,
         mut pending,
         mut roots,
         witness_seq,
         checkpoints_verified,
         mut failure,
     } = signed_heads(conn, keys, witness, 0)?;
-    let head_seq: i64 = audit_events::table
-        .select(diesel::dsl::max(audit_events::seq))
-        .first::<Option<i64>>(conn)?
-        .unwrap_or(0);
     let leaf_key = &keys.leaf;
     let (lower, upper) = match helper {
         Some(helper) if head_seq >= parallel_from.max(2) => {
@@ -379,25 +376,16 @@ pub fn verify_incremental(
                 .to_owned(),
         ));
     }
-    let Signed {
-        mut pending,
-        mut roots,
-        witness_seq,
-        checkpoints_verified,
-        mut failure,
-    } = signed_heads(conn, keys, witness, m)?;
-    let head_seq: i64 = audit_events::table
-        .select(diesel::dsl::max(audit_events::seq))
-        .first::<Option<i64>>(conn)?
-        .unwrap_or(0);
+    let mut signed = signed_heads(conn, keys, witness, m)?;
+    let mut failure = signed.failure.take();
     let mut ranges = Ranges {
-        pending: &mut pending,
-        roots: &mut roots,
+        pending: &mut signed.pending,
+        roots: &mut signed.roots,
     };
     let mut segment = verify_range(
         conn,
         m + 1,
-        head_seq,
+        signed.head_seq,
         Some(prev),
         start,
         &keys.leaf,
@@ -437,11 +425,11 @@ pub fn verify_incremental(
         }
     }
     if failure.is_none() {
-        report_cut(&pending, witness_seq, &mut failure);
+        report_cut(&signed.pending, signed.witness_seq, &mut failure);
     }
     Ok(Verification {
         events_verified: segment.verified,
-        checkpoints_verified,
+        checkpoints_verified: signed.checkpoints_verified,
         head: Some((head.0, head.1.to_vec())),
         failure,
         tree_root,
@@ -453,6 +441,8 @@ pub fn verify_incremental(
 /// (checkpoints and the witness), the tree roots (tree head notes), and any failure of their
 /// own signatures.
 struct Signed {
+    /// The newest event's `seq` (0 for an empty log).
+    head_seq: i64,
     pending: BTreeMap<i64, Vec<u8>>,
     roots: BTreeMap<i64, merkle::Hash>,
     witness_seq: Option<i64>,
@@ -551,7 +541,12 @@ fn signed_heads(
         }
     }
 
+    let head_seq: i64 = audit_events::table
+        .select(diesel::dsl::max(audit_events::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0);
     Ok(Signed {
+        head_seq,
         pending,
         roots,
         witness_seq,

@@ -4,7 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{self, Next};
-use actix_web::{web, App};
+use actix_web::{web, App, FromRequest, Handler, Resource, Responder};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, ops};
@@ -71,6 +71,18 @@ async fn security_headers(
     Ok(response)
 }
 
+/// A resource that answers GET alone; any other method gets the problem `unmatched` answers.
+fn get_only<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(web::to(openapi::unmatched))
+}
+
 /// The whole application over `state`.
 pub fn build_app(
     state: web::Data<AppState>,
@@ -97,31 +109,11 @@ pub fn build_app(
         }))
         .wrap(middleware::from_fn(security_headers))
         .wrap(middleware::from_fn(telemetry::observe))
-        .service(
-            web::resource("/healthz")
-                .route(web::get().to(ops::healthz))
-                .default_service(web::to(openapi::unmatched)),
-        )
-        .service(
-            web::resource("/readyz")
-                .route(web::get().to(ops::readyz))
-                .default_service(web::to(openapi::unmatched)),
-        )
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(ops::metrics))
-                .default_service(web::to(openapi::unmatched)),
-        )
-        .service(
-            web::resource("/docs")
-                .route(web::get().to(ops::docs_redirect))
-                .default_service(web::to(openapi::unmatched)),
-        )
-        .service(
-            web::resource(OPENAPI_PATH)
-                .route(web::get().to(openapi::serve))
-                .default_service(web::to(openapi::unmatched)),
-        )
+        .service(get_only("/healthz", ops::healthz))
+        .service(get_only("/readyz", ops::readyz))
+        .service(get_only("/metrics", ops::metrics))
+        .service(get_only("/docs", ops::docs_redirect))
+        .service(get_only(OPENAPI_PATH, openapi::serve))
         .service(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
         )

@@ -14,6 +14,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use crate::audit::Action;
 use crate::auth::{Actor, Role};
 use crate::clock::FixedClock;
+use crate::domain::consent::ConsentState::{
+    self, Active, Expired, Refused, Revoked, Scheduled, Superseded,
+};
 use crate::domain::consent::{Decision, Method};
 use crate::error::UseCaseError;
 use crate::repo::cases as repo;
@@ -42,30 +45,27 @@ pub enum DemoError {
     Failed(#[from] UseCaseError),
 }
 
-/// How a demo case's consent turns out.
+/// How a demo case's consent turns out: one of the consent states DOMAIN.md names, no consent
+/// at all, or an agreed plan whose case is then closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Story {
-    Active,
-    Scheduled,
-    Refused,
-    Expired,
-    Revoked,
-    Superseded,
+    Consent(ConsentState),
     NoConsent,
     Closed,
 }
 
 /// (area, given name, family name, age, story): the names are plainly made up.
+#[rustfmt::skip]
 const CASES: [(&str, &str, &str, i64, Story); 10] = [
-    ("vivalla", "Alva", "Påhittad", 16, Story::Active),
-    ("vivalla", "Bo", "Exempelsson", 17, Story::Revoked),
-    ("baronbackarna", "Cleo", "Fiktiv", 15, Story::Active),
-    ("baronbackarna", "Dante", "Demosson", 19, Story::Scheduled),
-    ("varberga", "Ebba", "Låtsasson", 16, Story::Refused),
-    ("varberga", "Filip", "Testsson", 18, Story::Expired),
-    ("oxhagen", "Greta", "Provsson", 14, Story::Superseded),
+    ("vivalla", "Alva", "Påhittad", 16, Story::Consent(Active)),
+    ("vivalla", "Bo", "Exempelsson", 17, Story::Consent(Revoked)),
+    ("baronbackarna", "Cleo", "Fiktiv", 15, Story::Consent(Active)),
+    ("baronbackarna", "Dante", "Demosson", 19, Story::Consent(Scheduled)),
+    ("varberga", "Ebba", "Låtsasson", 16, Story::Consent(Refused)),
+    ("varberga", "Filip", "Testsson", 18, Story::Consent(Expired)),
+    ("oxhagen", "Greta", "Provsson", 14, Story::Consent(Superseded)),
     ("oxhagen", "Hugo", "Skissdotter", 17, Story::NoConsent),
-    ("brickebacken", "Iris", "Utkastsson", 16, Story::Active),
+    ("brickebacken", "Iris", "Utkastsson", 16, Story::Consent(Active)),
     ("brickebacken", "Jonatan", "Modellsson", 20, Story::Closed),
 ];
 
@@ -189,6 +189,18 @@ impl Demo<'_> {
             Err(UseCaseError::Forbidden(_) | UseCaseError::ConsentRequired(_)) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// [`Demo::read`] of one case's resource (`cases::read`, `plans::read`).
+    async fn read_case<T: Send + 'static>(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        id: &str,
+        read: fn(&mut Unit<'_>, &str) -> Result<T, UseCaseError>,
+    ) -> Result<Option<T>, UseCaseError> {
+        let id = id.to_owned();
+        self.read(actor, action, move |unit| read(unit, &id)).await
     }
 }
 
@@ -382,31 +394,28 @@ async fn tell(
     match story {
         Story::NoConsent => {
             // The police ask anyway: refused, and audited.
-            let id = id.clone();
-            run.read(&staff.police, Action::CaseRead, move |unit| {
-                cases::read(unit, &id)
-            })
-            .await?;
+            run.read_case(&staff.police, Action::CaseRead, &id, cases::read)
+                .await?;
             return Ok(());
         }
-        Story::Refused => {
+        Story::Consent(Refused) => {
             let input = record(Decision::Refused, year);
             record_consent(run, staff, &id, input).await?;
             return Ok(());
         }
-        Story::Scheduled => {
+        Story::Consent(Scheduled) => {
             let starts = today + Duration::days(28);
             let input = record(Decision::Given, (starts, starts + Duration::days(300)));
             record_consent(run, staff, &id, input).await?;
             return Ok(());
         }
-        Story::Expired => {
+        Story::Consent(Expired) => {
             let input = record(Decision::Given, (today, today + Duration::days(6)));
             record_consent(run, staff, &id, input).await?;
             police_reads(run, staff, &id).await?;
             return Ok(());
         }
-        Story::Superseded => {
+        Story::Consent(Superseded) => {
             let narrow = consent_input(
                 case,
                 Decision::Given,
@@ -429,7 +438,7 @@ async fn tell(
     plan(run, staff, &id).await?;
     police_reads(run, staff, &id).await?;
     match story {
-        Story::Revoked => {
+        Story::Consent(Revoked) => {
             run.later(60 * 5);
             let guardian = consent
                 .parties
@@ -629,20 +638,14 @@ async fn plan(run: &mut Demo<'_>, staff: &Staff, id: &str) -> Result<(), DemoErr
 
 /// The police and the school look at the case and its plan, and the police write a note.
 async fn police_reads(run: &mut Demo<'_>, staff: &Staff, id: &str) -> Result<(), DemoError> {
-    let unit_id = id.to_owned();
     let seen = run
-        .read(&staff.police, Action::CaseRead, move |unit| {
-            cases::read(unit, &unit_id)
-        })
+        .read_case(&staff.police, Action::CaseRead, id, cases::read)
         .await?;
     if seen.is_none() {
         return Ok(());
     }
-    let unit_id = id.to_owned();
-    run.read(&staff.police, Action::PlanRead, move |unit| {
-        plans::read(unit, &unit_id)
-    })
-    .await?;
+    run.read_case(&staff.police, Action::PlanRead, id, plans::read)
+        .await?;
     let unit_id = id.to_owned();
     run.write(&staff.police, Action::NoteCreate, move |unit| {
         notes::create(
@@ -654,22 +657,29 @@ async fn police_reads(run: &mut Demo<'_>, staff: &Staff, id: &str) -> Result<(),
         )
     })
     .await?;
-    let unit_id = id.to_owned();
-    run.read(&staff.school, Action::CaseRead, move |unit| {
-        cases::read(unit, &unit_id)
-    })
-    .await?;
-    let unit_id = id.to_owned();
-    run.read(&staff.leisure, Action::PlanRead, move |unit| {
-        plans::read(unit, &unit_id)
-    })
-    .await?;
+    run.read_case(&staff.school, Action::CaseRead, id, cases::read)
+        .await?;
+    run.read_case(&staff.leisure, Action::PlanRead, id, plans::read)
+        .await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The demo register shows every consent state DOMAIN.md names, and no consent at all.
+    #[test]
+    fn the_demo_tells_every_consent_state() {
+        let states = [Active, Scheduled, Refused, Expired, Revoked, Superseded];
+        for story in states
+            .map(Story::Consent)
+            .into_iter()
+            .chain([Story::NoConsent])
+        {
+            assert!(CASES.iter().any(|case| case.4 == story), "{story:?}");
+        }
+    }
 
     #[test]
     fn demo_personal_numbers_are_valid() {

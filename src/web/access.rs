@@ -6,11 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::session::Session;
-use super::{call, html, words, Layout, PageError};
+use super::{html, read_case, words, Layout, PageError};
 use crate::audit::Action;
 use crate::auth::Role;
 use crate::usecase::access;
-use crate::work;
 
 struct GrantRow {
     agency: String,
@@ -38,13 +37,7 @@ pub async fn explain(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = super::pages::case_id(&id)?;
-    let unit_id = id.clone();
-    let found = work::read(
-        call(&req, &session, Action::AccessRead)?,
-        200,
-        move |unit| access::explain(unit, &unit_id),
-    )
-    .await?;
+    let found = read_case(&req, &session, Action::AccessRead, &id, access::explain).await?;
     let lists = super::reference_lists(&req).await?;
     let agencies = &lists.1;
     let rows = found

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::pages::{agency_name, case_id, field, own_form};
 use super::session::Session;
-use super::{call, html, words, Layout, PageError};
+use super::{call, html, read_case, words, Layout, PageError};
 use crate::audit::latest::Verified;
 use crate::audit::Action;
 use crate::error::UseCaseError;
@@ -678,11 +678,12 @@ struct ExtractPage {
 /// extract names the young person; the auditor's does not.
 pub async fn extract(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let (extract, youth_name) = work::read(
-        call(&req, &session, Action::AccessLogRead)?,
-        200,
-        move |unit| access::log_for_family(unit, &unit_id),
+    let (extract, youth_name) = read_case(
+        &req,
+        &session,
+        Action::AccessLogRead,
+        &id,
+        access::log_for_family,
     )
     .await?;
     let lists = super::reference_lists(&req).await?;

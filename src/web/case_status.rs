@@ -8,7 +8,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 
 use super::pages::{expected_version, field, CaseForm};
-use super::{call, html, Layout, PageError};
+use super::{html, Layout, PageError};
 use crate::audit::Action;
 use crate::error::UseCaseError;
 use crate::usecase::cases::{self, CasePatch};
@@ -25,7 +25,7 @@ struct ClosePage {
 
 /// `POST /arenden/{id}/status`: `status` is `active` or `closed` (then with `closure_reason`).
 pub async fn change(form: CaseForm) -> Result<HttpResponse, PageError> {
-    let (req, session, id, fields) = form.open(Action::CaseUpdate).await?;
+    let (req, session, id, fields, call) = form.open(Action::CaseUpdate).await?;
     let status = field(&fields, "status").to_owned();
     let reason = field(&fields, "closure_reason").trim().to_owned();
     let version = field(&fields, "version").to_owned();
@@ -37,11 +37,9 @@ pub async fn change(form: CaseForm) -> Result<HttpResponse, PageError> {
         retention: None,
     };
     let unit_id = id.clone();
-    let changed = work::run(
-        call(&req, &session, Action::CaseUpdate)?,
-        200,
-        move |unit| cases::update(unit, &unit_id, expected, input),
-    )
+    let changed = work::run(call, 200, move |unit| {
+        cases::update(unit, &unit_id, expected, input)
+    })
     .await;
     match changed {
         Ok(_) => Ok(HttpResponse::SeeOther()

@@ -431,7 +431,7 @@ fn error_target(path: &str) -> String {
 /// `POST /arenden/{id}/samtycken/nytt`: records the consent (`consent.create`) and shows the
 /// history, or shows the form again with what to fix.
 pub async fn create(form: CaseForm) -> Page {
-    let (req, session, id, fields) = form.open(Action::ConsentCreate).await?;
+    let (req, session, id, fields, call) = form.open(Action::ConsentCreate).await?;
     let typed = read_typed(&fields);
     let mut page_errors = Vec::new();
     let valid_from = date(&typed.valid_from);
@@ -491,16 +491,12 @@ pub async fn create(form: CaseForm) -> Page {
         evidence_ref: typed.evidence_ref.clone(),
     };
     let unit_id = id.clone();
-    let recorded = work::run(
-        call(&req, &session, Action::ConsentCreate)?,
-        201,
-        move |unit| {
-            if !page_errors.is_empty() {
-                return Err(UseCaseError::Validation(page_errors));
-            }
-            consents::create(unit, &unit_id, input)
-        },
-    )
+    let recorded = work::run(call, 201, move |unit| {
+        if !page_errors.is_empty() {
+            return Err(UseCaseError::Validation(page_errors));
+        }
+        consents::create(unit, &unit_id, input)
+    })
     .await;
     let broken = match recorded {
         Ok(_) => return Ok(see_other(&format!("/arenden/{id}/samtycken"))),
@@ -628,7 +624,7 @@ pub async fn revoke_form(
 /// which agencies access ended.
 pub async fn revoke(form: CaseForm, path: web::Path<(String, String)>) -> Page {
     let consent_id = case_id(&path.1)?;
-    let (req, session, id, fields) = form.open(Action::ConsentRevoke).await?;
+    let (req, session, id, fields, call) = form.open(Action::ConsentRevoke).await?;
     let chosen = field(&fields, "party").to_owned();
     let reason = field(&fields, "reason").to_owned();
     let (party, guardian_id) = match chosen.split_once(':') {
@@ -641,11 +637,9 @@ pub async fn revoke(form: CaseForm, path: web::Path<(String, String)>) -> Page {
         reason: Some(reason.clone()),
     };
     let (unit_id, unit_cid) = (id.clone(), consent_id.clone());
-    let revoked = work::run(
-        call(&req, &session, Action::ConsentRevoke)?,
-        200,
-        move |unit| consents::revoke(unit, &unit_id, &unit_cid, input),
-    )
+    let revoked = work::run(call, 200, move |unit| {
+        consents::revoke(unit, &unit_id, &unit_cid, input)
+    })
     .await;
     let lists = super::reference_lists(&req).await?;
     let agencies = &lists.1;

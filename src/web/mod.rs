@@ -27,7 +27,7 @@ use askama::Template;
 
 use crate::error::UseCaseError;
 use crate::usecase::reference::{self, AgencyView, AreaView};
-use crate::work::Call;
+use crate::work::{Call, Unit};
 
 /// The stylesheets, embedded: no CDN, no request leaves the service. FKUI's base (a subset of
 /// `@fkui/design`, built by `scripts/fkui.sh`), then the pages' own layout.
@@ -218,6 +218,20 @@ pub fn call(
         action,
         meta: crate::api::request_meta(req),
     })
+}
+
+/// A read of case `id` for `session` through the use case of the API operation it mirrors: one
+/// unit of work and one audit event with `action`, as [`call`] makes it.
+pub async fn read_case<T: Send + 'static>(
+    req: &HttpRequest,
+    session: &session::Session,
+    action: crate::audit::Action,
+    id: &str,
+    read: impl FnOnce(&mut Unit<'_>, &str) -> Result<T, UseCaseError> + Send + 'static,
+) -> Result<T, PageError> {
+    let id = id.to_owned();
+    let call = call(req, session, action)?;
+    Ok(crate::work::read(call, 200, move |unit| read(unit, &id)).await?)
 }
 
 /// The partnership areas and the agency registry as the pages last read them. Reference data

@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::pages::{agency_name, case_id, field, CaseForm};
 use super::session::Session;
-use super::{call, html, words, Layout, PageError};
+use super::{html, read_case, words, Layout, PageError};
 use crate::audit::Action;
 use crate::error::UseCaseError;
 use crate::usecase::notes::{self, NewNote, MAX_NOTE_CHARS};
@@ -38,12 +38,14 @@ struct NotesPage {
 /// `GET /arenden/{id}/anteckningar`.
 pub async fn list(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let (found, may_write) =
-        work::read(call(&req, &session, Action::NoteList)?, 200, move |unit| {
-            notes::list_and_may_write(unit, &unit_id)
-        })
-        .await?;
+    let (found, may_write) = read_case(
+        &req,
+        &session,
+        Action::NoteList,
+        &id,
+        notes::list_and_may_write,
+    )
+    .await?;
     let lists = super::reference_lists(&req).await?;
     let agencies = &lists.1;
     let page = NotesPage {
@@ -72,16 +74,11 @@ type Page = Result<HttpResponse, PageError>;
 /// the form again with what to fix (without the notes: the failed write is the request's one
 /// audit event, and nothing else is read).
 pub async fn create(form: CaseForm) -> Page {
-    let (req, session, id, fields) = form.open(Action::NoteCreate).await?;
+    let (req, session, id, fields, call) = form.open(Action::NoteCreate).await?;
     let text = field(&fields, "text").to_owned();
     let input = NewNote { text: text.clone() };
     let unit_id = id.clone();
-    let written = work::run(
-        call(&req, &session, Action::NoteCreate)?,
-        201,
-        move |unit| notes::create(unit, &unit_id, input),
-    )
-    .await;
+    let written = work::run(call, 201, move |unit| notes::create(unit, &unit_id, input)).await;
     match written {
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/arenden/{id}/anteckningar")))

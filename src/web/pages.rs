@@ -17,7 +17,7 @@ use crate::auth::Role;
 use crate::error::UseCaseError;
 use crate::usecase::cases::{self, CaseActions, CasePage, CaseQuery, CaseView};
 use crate::usecase::reference::{AgencyView, AreaView};
-use crate::work;
+use crate::work::{self, Call};
 
 type Page = Result<HttpResponse, PageError>;
 
@@ -90,15 +90,18 @@ impl FromRequest for CaseForm {
     }
 }
 
-/// A posted case form, opened: the request, the session, the case id and the form's fields.
-pub(super) type Opened = (HttpRequest, Session, String, Fields);
+/// A posted case form, opened for one action: the request, the session, the case id, the
+/// form's fields, and the audited call of its write — with the action of the denied event a
+/// foreign form leaves, so a handler names its action once.
+pub(super) type Opened = (HttpRequest, Session, String, Fields, Call);
 
 impl CaseForm {
     /// The form, once it is the session's own ([`own_form`]; otherwise the denied event of
     /// `action` and the 403 page).
     pub(super) async fn open(self, action: Action) -> Result<Opened, PageError> {
         let fields = own_form(&self.req, &self.session, &self.body, action).await?;
-        Ok((self.req, self.session, self.id, fields))
+        let call = call(&self.req, &self.session, action)?;
+        Ok((self.req, self.session, self.id, fields, call))
     }
 }
 

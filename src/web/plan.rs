@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use super::pages::{agency_name, case_id, expected_version, field, CaseForm};
 use super::session::Session;
 use super::words::date;
-use super::{call, html, see_other, words, Layout, PageError};
+use super::{html, read_case, see_other, words, Layout, PageError};
 use crate::audit::Action;
 use crate::error::{FieldError, UseCaseError};
 use crate::usecase::plans::{self, FollowUpInput, Measure, MeasurePatch, PlanActions, PlanView};
@@ -122,10 +122,13 @@ struct PlanPage {
 /// `GET /arenden/{id}/plan`: the plan for who may read `plan` (`plan.read`).
 pub async fn show(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let (plan, actions) = work::read(call(&req, &session, Action::PlanRead)?, 200, move |unit| {
-        plans::read_with_actions(unit, &unit_id)
-    })
+    let (plan, actions) = read_case(
+        &req,
+        &session,
+        Action::PlanRead,
+        &id,
+        plans::read_with_actions,
+    )
     .await?;
     let lists = super::reference_lists(&req).await?;
     let page = PlanPage {
@@ -173,10 +176,10 @@ where
 
 /// `POST /arenden/{id}/plan/overenskommen`: "Markera som överenskommen" (`plan.agree`).
 pub async fn agree(form: CaseForm) -> Page {
-    let (req, session, id, fields) = form.open(Action::PlanAgree).await?;
+    let (_, _, id, fields, call) = form.open(Action::PlanAgree).await?;
     let expected = expected_version(&fields);
     let unit_id = id.clone();
-    work::run(call(&req, &session, Action::PlanAgree)?, 200, move |unit| {
+    work::run(call, 200, move |unit| {
         plans::agree(unit, &unit_id, expected)
     })
     .await?;
@@ -203,7 +206,7 @@ fn follow_up_error(field: &str) -> &'static str {
 /// `POST /arenden/{id}/plan/uppfoljningar`: "Registrera uppföljning" (`plan.follow_up.create`),
 /// then the plan; or the form again with what to fix.
 pub async fn follow_up(form: CaseForm) -> Page {
-    let (req, session, id, fields) = form.open(Action::PlanFollowUpCreate).await?;
+    let (req, session, id, fields, call) = form.open(Action::PlanFollowUpCreate).await?;
     let expected = expected_version(&fields);
     let version = expected.as_ref().copied().unwrap_or_default();
     let typed = FollowUpForm {
@@ -227,17 +230,13 @@ pub async fn follow_up(form: CaseForm) -> Page {
         next_follow_up_on: next,
     };
     let unit_id = id.clone();
-    let recorded = work::run(
-        call(&req, &session, Action::PlanFollowUpCreate)?,
-        201,
-        move |unit| {
-            let input = plans::Checked {
-                input,
-                found: page_errors,
-            };
-            plans::follow_up(unit, &unit_id, expected, input)
-        },
-    )
+    let recorded = work::run(call, 201, move |unit| {
+        let input = plans::Checked {
+            input,
+            found: page_errors,
+        };
+        plans::follow_up(unit, &unit_id, expected, input)
+    })
     .await;
     let broken = match recorded {
         Ok(_) => return Ok(see_other(&format!("/arenden/{id}/plan"))),
@@ -290,12 +289,10 @@ pub async fn measure(
     let (id, measure_id) = path.into_inner();
     let id = case_id(&id)?;
     let measure_id = case_id(&measure_id)?;
-    let unit_id = id.clone();
-    let (measure, version) =
-        work::read(call(&req, &session, Action::PlanRead)?, 200, move |unit| {
-            plans::read_measure(unit, &unit_id, &measure_id)
-        })
-        .await?;
+    let (measure, version) = read_case(&req, &session, Action::PlanRead, &id, move |unit, id| {
+        plans::read_measure(unit, id, &measure_id)
+    })
+    .await?;
     let lists = super::reference_lists(&req).await?;
     let page = MeasurePage {
         layout: Layout::of(&req, Some(&session))?,
@@ -315,7 +312,7 @@ pub async fn measure(
 /// measure as it is now and what the user typed.
 pub async fn update_measure(form: CaseForm, path: web::Path<(String, String)>) -> Page {
     let measure_id = case_id(&path.1)?;
-    let (req, session, id, fields) = form.open(Action::PlanMeasureUpdate).await?;
+    let (req, session, id, fields, call) = form.open(Action::PlanMeasureUpdate).await?;
     let expected = expected_version(&fields);
     let status = field(&fields, "status").to_owned();
     let progress = field(&fields, "progress_note").to_owned();
@@ -324,7 +321,6 @@ pub async fn update_measure(form: CaseForm, path: web::Path<(String, String)>) -
         progress_note: Some(progress.clone()).filter(|p| !p.trim().is_empty()),
     };
     let (unit_id, unit_measure) = (id.clone(), measure_id.clone());
-    let call = call(&req, &session, Action::PlanMeasureUpdate)?;
     let (saved, newer) = write_plan(call, id.clone(), move |unit| {
         plans::update_measure(unit, &unit_id, &unit_measure, expected, input)
     })

@@ -14,12 +14,11 @@ use chrono::NaiveDate;
 use super::pages::{case_id, expected_version, field, CaseForm};
 use super::plan::{shown, write_plan, Shown};
 use super::session::Session;
-use super::{call, html, see_other, Layout, PageError};
+use super::{html, read_case, see_other, Layout, PageError};
 use crate::audit::Action;
 use crate::error::{FieldError, UseCaseError};
 use crate::usecase::plans::{self, MeasureInput, PlanInput, PlanView};
 use crate::usecase::reference::AgencyView;
-use crate::work;
 
 type Page = Result<HttpResponse, PageError>;
 
@@ -364,11 +363,7 @@ struct Extras {
 /// `GET /arenden/{id}/plan/redigera`: the form, for who may draft the plan (a `plan.read`).
 pub async fn form_page(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let plan = work::read(call(&req, &session, Action::PlanRead)?, 200, move |unit| {
-        plans::read_for_edit(unit, &unit_id)
-    })
-    .await?;
+    let plan = read_case(&req, &session, Action::PlanRead, &id, plans::read_for_edit).await?;
     let mut rows = Rows::of(&plan);
     if rows.goals.is_empty() {
         rows.goals.push(GoalRow::default());
@@ -414,7 +409,7 @@ async fn render(
 /// nothing saved); "Spara plan" saves a new version and shows the plan, or gives the form back
 /// with what to fix, or — after someone else's save — with the newer plan beside it.
 pub async fn save(form: CaseForm) -> Page {
-    let (req, session, id, fields) = form.open(Action::PlanUpdate).await?;
+    let (req, session, id, fields, call) = form.open(Action::PlanUpdate).await?;
     let expected = expected_version(&fields);
     let version = expected.as_ref().copied().unwrap_or_default();
     let mut rows = Rows::read(&fields);
@@ -428,7 +423,6 @@ pub async fn save(form: CaseForm) -> Page {
     }
     let (input, typed, goal_rows, measure_rows) = rows.input();
     let unit_id = id.clone();
-    let call = call(&req, &session, Action::PlanUpdate)?;
     let (saved, newer) = write_plan(call, id.clone(), move |unit| {
         let found = typed;
         plans::replace(unit, &unit_id, expected, plans::Checked { input, found })

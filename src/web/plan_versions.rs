@@ -9,12 +9,11 @@ use askama::Template;
 use super::pages::{agency_name, case_id};
 use super::plan::{shown, Shown};
 use super::session::Session;
-use super::{call, html, words, Layout, PageError};
+use super::{html, read_case, words, Layout, PageError};
 use crate::audit::Action;
 use crate::error::UseCaseError;
 use crate::usecase::plans::{self, Measure, PlanView};
 use crate::usecase::reference::AgencyView;
-use crate::work;
 
 type Page = Result<actix_web::HttpResponse, PageError>;
 
@@ -36,11 +35,12 @@ struct VersionsPage {
 /// `GET /arenden/{id}/plan/versioner`: newest first.
 pub async fn list(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
     let id = case_id(&id)?;
-    let unit_id = id.clone();
-    let found = work::read(
-        call(&req, &session, Action::PlanVersionsRead)?,
-        200,
-        move |unit| plans::versions(unit, &unit_id),
+    let found = read_case(
+        &req,
+        &session,
+        Action::PlanVersionsRead,
+        &id,
+        plans::versions,
     )
     .await?;
     let lists = super::reference_lists(&req).await?;
@@ -247,11 +247,12 @@ pub async fn show(req: HttpRequest, session: Session, path: web::Path<(String, S
     let number: i64 = number
         .parse()
         .map_err(|_| PageError::from(UseCaseError::NotFound(String::new())))?;
-    let unit_id = id.clone();
-    let (this, before, saved_by) = work::read(
-        call(&req, &session, Action::PlanVersionsRead)?,
-        200,
-        move |unit| plans::version_with_previous(unit, &unit_id, number),
+    let (this, before, saved_by) = read_case(
+        &req,
+        &session,
+        Action::PlanVersionsRead,
+        &id,
+        move |unit, id| plans::version_with_previous(unit, id, number),
     )
     .await?;
     let lists = super::reference_lists(&req).await?;

@@ -15,7 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use super::pages::{agency_name, case_id, field, CaseForm};
 use super::session::Session;
 use super::words::date;
-use super::{call, html, see_other, words, Layout, PageError};
+use super::{html, read_case, see_other, words, Layout, PageError};
 use crate::audit::Action;
 use crate::domain::consent::{Decision, Method, CATEGORIES, MAX_VALIDITY_DAYS};
 use crate::domain::FieldError;
@@ -146,13 +146,7 @@ async fn read_pages(
     session: &Session,
     id: &str,
 ) -> Result<ConsentPages, PageError> {
-    let unit_id = id.to_owned();
-    Ok(
-        work::read(call(req, session, Action::ConsentList)?, 200, move |unit| {
-            consents::pages(unit, &unit_id)
-        })
-        .await?,
-    )
+    read_case(req, session, Action::ConsentList, id, consents::pages).await
 }
 
 /// `GET /arenden/{id}/samtycken`: the case's consents, newest first (`consent.list`).

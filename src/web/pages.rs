@@ -11,7 +11,7 @@ use askama::Template;
 use futures_util::future::LocalBoxFuture;
 
 use super::session::Session;
-use super::{call, html, words, Layout, PageError};
+use super::{call, html, read_case, words, Layout, PageError};
 use crate::audit::Action;
 use crate::auth::Role;
 use crate::error::UseCaseError;
@@ -359,12 +359,14 @@ impl CasePageView {
 
 /// `GET /arenden/{id}`: the case, cut to what the user may see now (the API's `case.read`).
 pub async fn case(req: HttpRequest, session: Session, id: web::Path<String>) -> Page {
-    let Some(id) = crate::domain::uuid_text(&id) else {
-        return Err(UseCaseError::NotFound(String::new()).into());
-    };
-    let found = work::read(call(&req, &session, Action::CaseRead)?, 200, move |unit| {
-        cases::read_with_actions(unit, &id)
-    })
+    let id = case_id(&id)?;
+    let found = read_case(
+        &req,
+        &session,
+        Action::CaseRead,
+        &id,
+        cases::read_with_actions,
+    )
     .await?;
     let lists = super::reference_lists(&req).await?;
     render_case(&req, &session, found, &lists.0, &lists.1, StatusCode::OK)

@@ -24,6 +24,8 @@
 #[path = "../tests/it/support/pg.rs"]
 #[allow(dead_code)]
 mod pg;
+#[path = "../tests/it/support/ports.rs"]
+mod ports;
 
 use std::time::{Duration, Instant};
 

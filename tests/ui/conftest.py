@@ -29,10 +29,20 @@ def register_today():
     return datetime.datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that was free and that no other server of this run was given: the
+    kernel may hand a port out again as soon as the probe closes, and two servers told the same
+    port would leave one test talking to the other's server."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 class Server:

@@ -6,14 +6,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_sig-register");
+pub use super::ports::free_port;
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub const BINARY: &str = env!("CARGO_BIN_EXE_sig-register");
 
 /// `sig-register ARGS` with only the given `SIG_*` variables set.
 pub fn cli(cwd: &Path, env: &[(&str, String)], args: &[&str]) -> std::process::Output {

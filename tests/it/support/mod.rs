@@ -6,6 +6,7 @@
 pub mod fixtures;
 pub mod http;
 pub mod pg;
+pub mod ports;
 pub mod tokens;
 
 use std::path::PathBuf;

@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
+use super::ports::free_port;
+
 struct Cluster {
     root: PathBuf,
     data: PathBuf,
@@ -55,13 +57,6 @@ fn command(program: &str, user: Option<(u32, u32)>) -> Command {
         command.uid(uid).gid(gid);
     }
     command
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
 }
 
 fn start() -> Option<Cluster> {

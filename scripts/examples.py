@@ -92,7 +92,9 @@ def blocks(doc, name):
 
 def main():
     write = "--write" in sys.argv[1:]
-    subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)
+    # The binary as `cargo test` builds it: after `cargo test` nothing is built again, where
+    # `cargo build` would build it once more, without the dev-dependencies' features.
+    subprocess.run(["cargo", "test", "--no-run", "--quiet", "--test", "it"], cwd=ROOT, check=True)
     doc = DOC.read_text()
     problems = []
     scripts = sorted((ROOT / "examples").glob("*.sh"))

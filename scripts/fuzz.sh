@@ -5,9 +5,12 @@
 #
 #   scripts/fuzz.sh [EXAMPLES] [SEED]     EXAMPLES per operation and phase (default 100);
 #                                          SEED fixes the generated cases (default: random)
-# CI runs `scripts/fuzz.sh 15 1`. Installs schemathesis (pinned) into target/fuzz-venv.
+# CI runs `scripts/fuzz.sh 15 1`. Installs schemathesis (pinned) into target/fuzz-venv;
+# `scripts/fuzz.sh --install` only installs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+install_only=false
+if [ "${1:-}" = "--install" ]; then install_only=true; shift; fi
 examples=${1:-100}
 seed=${2:-}
 version=4.32.5
@@ -16,7 +19,11 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
-cargo build --quiet
+if $install_only; then exit 0; fi
+# The binary as `cargo test` builds it (for the integration tests): after `cargo test` this
+# builds nothing, where `cargo build` would build it once more, without the dev-dependencies'
+# features.
+cargo test --no-run --quiet --test it
 bin=$PWD/target/debug/sig-register
 work=$(mktemp -d /tmp/sig-fuzz-XXXXXX)
 cleanup() {

@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Builds from exactly what the Dockerfile copies, without a Docker engine.
+"""Checks that the Docker image's build stage copies every file the build reads, without a
+Docker engine.
 
-Reproduces the image's build context: the paths its build stage's `COPY` lines name (less what
-.dockerignore leaves out), laid out as `WORKDIR` would hold them, in a temporary folder; then
-checks the crate there with `cargo check --locked --offline` (every target the manifest names
-must be present, every embedded file — migrations, templates, assets — must be there; it shares
-`target/` with the other checks, so only the crate itself is checked again). The runtime stage's `COPY` sources from the context must exist too. A file the build
-needs that the Dockerfile does not copy fails this, and so CI.
+The build context is what the build stage's `COPY` lines name, less what .dockerignore leaves
+out. The files the build reads are the manifest (Cargo.toml, Cargo.lock, build.rs), every target
+the manifest names without a path (cargo looks for those when it reads it), and every file rustc
+read for the library and the binary: the sources, and what they embed (migrations, templates,
+assets), from the dependency lists rustc writes beside its output (target/debug/deps/*.d). A file
+the build reads that the context lacks fails this, and so CI. The runtime stage's `COPY` sources
+from the context must exist too.
+
+The dependency lists come from the binary as `cargo test` builds it, so in CI, after the tests,
+nothing is compiled again. `--build` also lays the context out in a temporary folder and checks
+the crate there (`cargo check --locked --offline`, about a minute and a half): the proof to run
+after changing the Dockerfile itself.
 
     python3 scripts/docker_context.py            # check
-    python3 scripts/docker_context.py --keep     # and leave the folder for a look
+    python3 scripts/docker_context.py --build    # and compile from the context
+    python3 scripts/docker_context.py --build --keep    # and leave the folder for a look
 """
 
 import fnmatch
@@ -19,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +53,72 @@ def ignored(path, patterns):
     return any(fnmatch.fnmatch(path, p) or path.startswith(p.rstrip("/") + "/") for p in patterns)
 
 
+def dependency_files():
+    """Every file in the project that rustc read for the library or the binary, by the
+    dependency lists of their newest builds (`cargo test --no-run` makes them first)."""
+    subprocess.run(["cargo", "test", "--no-run", "--quiet", "--locked", "--test", "it"],
+                   cwd=ROOT, check=True)
+    found = set()
+    for listing in sorted((ROOT / "target" / "debug" / "deps").glob("sig_register-*.d")):
+        text = listing.read_text()
+        if "# env-dep:CLIPPY_ARGS" in text:
+            continue  # clippy's: it also reads clippy.toml, which the build does not
+        rules = [line for line in text.splitlines() if line and not line.startswith("#")]
+        outputs = [line.split(":", 1)[0] for line in rules if not line.endswith(":")]
+        inputs = [line[:-1].replace("\\ ", " ") for line in rules if line.endswith(":")]
+        library = any(Path(o).name.startswith("libsig_register-") for o in outputs)
+        binary = "src/main.rs" in inputs
+        if not (library or binary):
+            continue  # the library's unit tests: not part of the image
+        for name in inputs:
+            path = Path(os.path.normpath(ROOT / name))
+            if path.is_file() and ROOT in path.parents:
+                found.add(path.relative_to(ROOT).as_posix())
+    if not any(f.startswith("src/") for f in found):
+        sys.exit("docker_context: found no dependency lists in target/debug/deps")
+    return found
+
+
+def read_by_the_build():
+    """What `cargo build` in the image reads: the manifest, the targets it names without a path,
+    and what rustc read."""
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    needed = {"Cargo.toml", "Cargo.lock"}
+    build = manifest.get("package", {}).get("build", "build.rs")
+    if build and (ROOT / build).exists():
+        needed.add(build)
+    for kind, folder in (("bench", "benches"), ("test", "tests"), ("example", "examples")):
+        for target in manifest.get(kind, []):
+            if "path" not in target:
+                needed.add(f"{folder}/{target['name']}.rs")
+    return needed | dependency_files()
+
+
+def copied(path, copies, patterns):
+    """Whether the build stage's `COPY` lines bring `path` to the same place in the image's
+    work folder."""
+    if ignored(path, patterns):
+        return False
+    for stage, sources, destination in copies:
+        if stage != 1:
+            continue
+        for source in sources:
+            source = os.path.normpath(source)
+            if destination.endswith("/") or len(sources) > 1:
+                placed = os.path.normpath(os.path.join(destination, os.path.basename(source)))
+            else:
+                placed = os.path.normpath(destination)
+            if path == source and placed == path:
+                return True
+            if path.startswith(source + "/") and (ROOT / source).is_dir():
+                if os.path.normpath(os.path.join(placed, path[len(source) + 1:])) == path:
+                    return True
+    return False
+
+
 def main():
     keep = "--keep" in sys.argv[1:]
+    build = "--build" in sys.argv[1:]
     patterns = []
     ignore_file = ROOT / ".dockerignore"
     if ignore_file.exists():
@@ -67,6 +140,24 @@ def main():
     if not copies:
         sys.exit("docker_context: no COPY lines found in the Dockerfile")
 
+    missing = [f"COPY {source} (stage {stage}): not in the build context"
+               for stage, sources, _ in copies for source in sources
+               if not (ROOT / source).exists() or ignored(source, patterns)]
+    if missing:
+        sys.exit("docker_context: " + "; ".join(missing))
+    needed = read_by_the_build()
+    lacking = sorted(path for path in needed if not copied(path, copies, patterns))
+    if lacking:
+        more = f" and {len(lacking) - 8} more" if len(lacking) > 8 else ""
+        sys.exit("docker_context: the build reads files the Dockerfile does not copy: "
+                 + ", ".join(lacking[:8]) + more)
+    print(f"docker_context: the build stage copies all {len(needed)} files the build reads")
+    if build:
+        compile_from_the_context(copies, patterns, keep)
+
+
+def compile_from_the_context(copies, patterns, keep):
+    """Lays the build context out in a temporary folder and checks the crate there."""
     context = Path(tempfile.mkdtemp(prefix="sig-docker-context-"))
     missing = []
     try:

@@ -18,7 +18,8 @@ use sig_register::db::schema::audit_cosignatures;
 
 use crate::audit::conn;
 use crate::on_both_backends;
-use crate::support::http::{cli, free_port, get, BINARY};
+use crate::support::http::{cli, get, BINARY};
+use crate::support::ports::free_port;
 use crate::support::{Backend, TestApp};
 
 struct Witness {

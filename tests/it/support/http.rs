@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use super::ports::free_port;
+use super::ports::free_port;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_sig-register");
 
